@@ -1,0 +1,54 @@
+"""The one place where errors become SPEC §4 JSON: ``{"detail", "code", ...}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from ..exceptions import FlashCallError, InvalidRequest
+
+logger = logging.getLogger("django_flashcall")
+
+
+def error_response(error: FlashCallError) -> Response:
+    body = error.as_dict()
+    headers = {}
+    if "retry_after" in error.extra:
+        headers["Retry-After"] = str(error.extra["retry_after"])
+    return Response(body, status=error.status, headers=headers)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler for our views: every error in the SPEC shape."""
+    if isinstance(exc, FlashCallError):
+        return error_response(exc)
+    if isinstance(exc, drf.MethodNotAllowed):
+        return Response(
+            {"detail": str(exc.detail), "code": "method_not_allowed"},
+            status=405,
+            headers={"Allow": ", ".join(context["view"].allowed_methods)},
+        )
+    if isinstance(exc, drf.NotAcceptable):
+        return Response({"detail": str(exc.detail), "code": "not_acceptable"}, status=406)
+    if isinstance(exc, drf.PermissionDenied | drf.NotAuthenticated | drf.AuthenticationFailed):
+        # The session path enforces CSRF; DRF reports it as PermissionDenied.
+        return Response({"detail": str(exc.detail), "code": "csrf_failed"}, status=403)
+    if isinstance(exc, Http404):
+        return Response({"detail": _("Not found."), "code": "not_found"}, status=404)
+    if isinstance(exc, drf.APIException):
+        # ParseError, UnsupportedMediaType, a too-large body...: the request is malformed.
+        return error_response(InvalidRequest(_("The request body must be a JSON object.")))
+    return None
+
+
+def unexpected(exc: Exception) -> Response:
+    """Last resort: a bug must still answer JSON, never Django's HTML 500."""
+    logger.exception("Unexpected error in the flash-call API")
+    return Response(
+        {"detail": _("Something went wrong on our side."), "code": "server_error"}, status=500
+    )

@@ -1,0 +1,101 @@
+"""Request shapes (SPEC §4). Strict: a field of the wrong JSON type, or an
+unknown field, is ``invalid_request``; the rules live in ``services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from ..exceptions import InvalidRequest
+
+MAX_FIELD = 256  # no phone, code or UUID is longer
+
+
+class StrictString(serializers.CharField):
+    """A JSON string, and nothing DRF would coerce into one (numbers, bools)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_FIELD)
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        return self.to_internal_value(data)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise InvalidRequest(_("“%(field)s” must be a string.") % {"field": self.field_name})
+        if len(data) > MAX_FIELD:
+            raise InvalidRequest(_("“%(field)s” is too long.") % {"field": self.field_name})
+        return data
+
+
+class StrictBoolean(serializers.BooleanField):
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        return self.to_internal_value(data)
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            raise InvalidRequest(
+                _("“%(field)s” must be true or false.") % {"field": self.field_name}
+            )
+        return data
+
+
+class StrictSerializer(serializers.Serializer):
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise InvalidRequest(_("The request body must be a JSON object."))
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise InvalidRequest(
+                _("Unknown field: %(fields)s.") % {"fields": ", ".join(map(str, unknown))[:100]}
+            )
+        for name, field in self.fields.items():
+            if field.required and name not in data:
+                raise InvalidRequest(_("“%(field)s” is required.") % {"field": name})
+            if name in data and data[name] is None:
+                raise InvalidRequest(_("“%(field)s” must not be null.") % {"field": name})
+        return {name: self.fields[name].run_validation(data[name]) for name in data}
+
+
+class RequestCodeSerializer(StrictSerializer):
+    phone = StrictString(help_text="Russian mobile number in any common spelling.")
+    sms_fallback = StrictBoolean(
+        required=False, help_text="Send the code by SMS if the call cannot be delivered."
+    )
+
+
+class ConfirmCodeSerializer(StrictSerializer):
+    phone = StrictString(required=False, help_text="The phone the call went to.")
+    attempt_id = StrictString(required=False, help_text="The attempt_id from request/.")
+    code = StrictString(help_text="The last 4 digits of the calling number.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "phone" not in attrs and "attempt_id" not in attrs:
+            raise InvalidRequest(_("Send “phone” or “attempt_id”."))
+        return attrs
+
+
+class RequestCodeResponseSerializer(serializers.Serializer):
+    attempt_id = serializers.UUIDField()
+    phone = serializers.CharField()
+    channel = serializers.CharField()
+    code_length = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    resend_after = serializers.IntegerField()
+
+
+class ConfirmCodeResponseSerializer(serializers.Serializer):
+    verified = serializers.BooleanField()
+    phone = serializers.CharField()
+    user_id = serializers.IntegerField(allow_null=True)
+    token = serializers.CharField(required=False, help_text="In FLASHCALL_LOGIN = 'token' mode.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    attempts_left = serializers.IntegerField(required=False)
+    retry_after = serializers.IntegerField(required=False)

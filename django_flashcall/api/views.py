@@ -1,0 +1,151 @@
+"""The JSON API (SPEC §4). Thin: check the shape and the IP rate, call a
+service, and let ``errors.exception_handler`` translate what it raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.middleware.csrf import get_token
+from django.utils.translation import gettext as _
+from django_ratelimit.core import get_usage
+from rest_framework import parsers, renderers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import services
+from ..conf import flashcall_settings
+from ..exceptions import FlashCallError, InvalidRequest, RateLimited
+from ..login import log_in
+from ..net import ratelimit_key
+from . import errors
+from .schema import confirm_schema, request_schema, view_schema
+from .serializers import ConfirmCodeSerializer, RequestCodeSerializer
+
+MAX_BODY = 16 * 1024
+
+
+class SafeJSONParser(parsers.JSONParser):
+    """Refuses big bodies before reading them, and deep nesting that would
+    make ``json`` raise RecursionError (a 500 with DRF's own parser)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        request = (parser_context or {}).get("request")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        except ValueError:
+            length = 0
+        if length > MAX_BODY:
+            raise InvalidRequest(_("The request body is too large."))
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise InvalidRequest(_("The request body is nested too deeply.")) from None
+
+
+class FlashCallAPIView(APIView):
+    parser_classes = [SafeJSONParser]
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer]
+    authentication_classes = [SessionAuthentication]  # CSRF for logged-in sessions
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    schema = view_schema()
+    ratelimit_group = ""
+    ratelimit_setting = ""
+
+    def get_exception_handler(self) -> Any:
+        return errors.exception_handler
+
+    def handle_exception(self, exc: Exception) -> Response:
+        try:
+            return super().handle_exception(exc)
+        except Exception as unexpected:  # noqa: BLE001  never Django's HTML 500
+            return errors.unexpected(unexpected)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST":
+            self.check_ip_rate(request)
+
+    def check_ip_rate(self, request: Request) -> None:
+        """django-ratelimit with a callable key, answered as our 429 (its own
+        ``Ratelimited`` is a PermissionDenied, a 403)."""
+        usage = get_usage(
+            request._request,
+            group=self.ratelimit_group,
+            key=ratelimit_key,
+            rate=getattr(flashcall_settings, self.ratelimit_setting),
+            method=["POST"],
+            increment=True,
+        )
+        if usage is not None and usage["should_limit"]:
+            raise RateLimited(retry_after=usage["time_left"], reason="ip")
+
+
+@request_schema
+class RequestCodeView(FlashCallAPIView):
+    """Place a flash call. The code is the last 4 digits of the calling number."""
+
+    ratelimit_group = "django_flashcall.request"
+    ratelimit_setting = "RATELIMIT_REQUEST"
+    serializer_class = RequestCodeSerializer
+
+    def post(self, request: Request) -> Response:
+        serializer = RequestCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        attempt = services.request_code(
+            data["phone"], request=request._request, sms_fallback=data.get("sms_fallback")
+        )
+        if flashcall_settings.LOGIN == "session":
+            get_token(request._request)  # the CSRF cookie confirm/ will need
+        return Response(
+            {
+                "attempt_id": str(attempt.public_id),
+                "phone": attempt.phone,
+                "channel": attempt.channel,
+                "code_length": 4,
+                "expires_at": attempt.expires_at.isoformat(),
+                "resend_after": int(flashcall_settings.RESEND_COOLDOWN),
+            },
+            status=201,
+        )
+
+
+@confirm_schema
+class ConfirmCodeView(FlashCallAPIView):
+    """Check the code; log in per FLASHCALL_LOGIN."""
+
+    ratelimit_group = "django_flashcall.confirm"
+    ratelimit_setting = "RATELIMIT_CONFIRM"
+    serializer_class = ConfirmCodeSerializer
+
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)
+        if flashcall_settings.LOGIN == "session" and not request.user.is_authenticated:
+            # Login CSRF: a page must not log a visitor into someone else's account.
+            SessionAuthentication().enforce_csrf(request)
+
+    def post(self, request: Request) -> Response:
+        serializer = ConfirmCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        attempt = services.confirm_code(
+            data.get("phone"),
+            data["code"],
+            attempt_id=data.get("attempt_id"),
+            request=request._request,
+        )
+        user = attempt.user
+        body: dict[str, Any] = {
+            "verified": True,
+            "phone": attempt.phone,
+            "user_id": user.pk if user is not None and user.is_active else None,
+        }
+        body.update(log_in(request._request, user, attempt))
+        return Response(body, status=200)
+
+
+__all__ = ["ConfirmCodeView", "FlashCallError", "RequestCodeView"]

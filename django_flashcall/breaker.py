@@ -1,0 +1,71 @@
+"""A circuit breaker over the provider, its state in the Django cache.
+
+With a shared cache (Redis, Memcached) every process sees the same state:
+after ``FLASHCALL_BREAKER_THRESHOLD`` consecutive provider failures the
+breaker opens and requests fail fast for ``FLASHCALL_BREAKER_COOLDOWN``
+seconds; then exactly one probe call is let through (``cache.add`` is
+atomic), and its outcome closes or reopens the breaker.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.core.cache import BaseCache, caches
+
+from .clock import now_ts
+from .conf import flashcall_settings
+
+FAILURES = "flashcall:breaker:failures"
+OPEN_UNTIL = "flashcall:breaker:open_until"
+PROBE = "flashcall:breaker:probe"
+_DAY = 86400
+
+
+def _cache() -> BaseCache:
+    return caches[flashcall_settings.CACHE_ALIAS]
+
+
+def check() -> int:
+    """0 if a call may go ahead, else the seconds until the next probe."""
+    cache = _cache()
+    open_until = cache.get(OPEN_UNTIL)
+    if open_until is None:
+        return 0
+    remaining = open_until - now_ts()
+    if remaining > 0:
+        return max(1, math.ceil(remaining))
+    # Cooldown over: one caller wins the probe, the rest keep failing fast.
+    probe_window = max(5, int(sum(_timeouts())) + 5)
+    if cache.add(PROBE, 1, probe_window):
+        return 0
+    return 1
+
+
+def record_success() -> None:
+    cache = _cache()
+    cache.delete_many([FAILURES, OPEN_UNTIL, PROBE])
+
+
+def record_failure() -> None:
+    cache = _cache()
+    cache.add(FAILURES, 0, _DAY)
+    try:
+        failures = cache.incr(FAILURES)
+    except ValueError:  # evicted between add and incr
+        cache.set(FAILURES, 1, _DAY)
+        failures = 1
+    if failures >= flashcall_settings.BREAKER_THRESHOLD:
+        cooldown = flashcall_settings.BREAKER_COOLDOWN
+        cache.set(OPEN_UNTIL, now_ts() + cooldown, cooldown + _DAY)
+        cache.delete(PROBE)
+
+
+def is_open() -> bool:
+    open_until = _cache().get(OPEN_UNTIL)
+    return open_until is not None and open_until > now_ts()
+
+
+def _timeouts() -> tuple[float, ...]:
+    timeout = flashcall_settings.TIMEOUT
+    return tuple(timeout) if isinstance(timeout, list | tuple) else (float(timeout),)

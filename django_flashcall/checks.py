@@ -1,0 +1,89 @@
+"""System checks: a misconfiguration fails loudly at start, not at the first call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import flashcall_settings
+
+TELEFONIP = "django_flashcall.providers.TelefonIPProvider"
+LOCAL_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+LOGIN_MODES = {"session", "token", "none"}
+
+
+@register(Tags.security, Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    errors: list = []
+    path = flashcall_settings.PROVIDER
+    try:
+        provider_class = import_string(path)
+    except ImportError as exc:
+        errors.append(
+            Error(
+                f"FLASHCALL_PROVIDER {path!r} cannot be imported ({type(exc).__name__}).",
+                hint="Use 'django_flashcall.providers.TelefonIPProvider', "
+                "'django_flashcall.providers.SandboxProvider' or the dotted path of your class.",
+                id="django_flashcall.E002",
+            )
+        )
+        provider_class = None
+    from .providers import TelefonIPProvider
+
+    if (
+        provider_class is not None
+        and isinstance(provider_class, type)
+        and issubclass(provider_class, TelefonIPProvider)
+        and not flashcall_settings.API_TOKEN
+    ):
+        errors.append(
+            Error(
+                "FLASHCALL_API_TOKEN is empty but the TelefonIP provider is selected.",
+                hint="Set FLASHCALL_API_TOKEN from the environment, or use "
+                "FLASHCALL_PROVIDER = 'django_flashcall.providers.SandboxProvider' in development.",
+                id="django_flashcall.E001",
+            )
+        )
+    caches = getattr(settings, "CACHES", {})
+    alias = flashcall_settings.CACHE_ALIAS
+    backend = caches.get(alias, {}).get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
+    if backend in LOCAL_CACHES and not settings.DEBUG:
+        errors.append(
+            Warning(
+                f"The {alias!r} cache ({backend.rsplit('.', 1)[-1]}) is not shared between "
+                "processes: rate limits, cooldowns, the budget and the circuit breaker "
+                "would count per process.",
+                hint="Use Redis (django.core.cache.backends.redis.RedisCache) or Memcached, "
+                "or set FLASHCALL_CACHE_ALIAS to a shared cache.",
+                id="django_flashcall.W001",
+            )
+        )
+    login = flashcall_settings.LOGIN
+    if login not in LOGIN_MODES:
+        try:
+            hook = import_string(login)
+        except ImportError:
+            hook = None
+        if not callable(hook):
+            errors.append(
+                Error(
+                    f"FLASHCALL_LOGIN {login!r} is neither a mode nor an importable callable.",
+                    hint="Use 'session', 'token', 'none' or a dotted path to "
+                    "callable(request, user, attempt) -> dict.",
+                    id="django_flashcall.E003",
+                )
+            )
+    if login == "token" and "rest_framework.authtoken" not in settings.INSTALLED_APPS:
+        errors.append(
+            Error(
+                "FLASHCALL_LOGIN = 'token' needs 'rest_framework.authtoken' in INSTALLED_APPS.",
+                id="django_flashcall.E004",
+            )
+        )
+    return errors

@@ -1,0 +1,96 @@
+"""The domain errors. Each carries a stable ``code`` (SPEC §4) and a status.
+
+No DRF imports here: the API translates these once, at its edge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class FlashCallError(Exception):
+    code = "error"
+    status = 400
+    default_detail = _("The request could not be completed.")
+
+    def __init__(self, detail: Any = None, *, reason: str = "", **extra: Any) -> None:
+        self.detail = detail if detail is not None else self.default_detail
+        self.reason = reason  # internal: stored on the attempt, not sent to clients
+        self.extra = extra  # sent to clients: attempts_left, retry_after
+        super().__init__(str(self.detail))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"detail": str(self.detail), "code": self.code, **self.extra}
+
+
+class InvalidPhone(FlashCallError, ValueError):
+    code = "invalid_phone"
+    default_detail = _("Enter a Russian mobile number, for example +7 912 345-67-89.")
+
+
+class InvalidCode(FlashCallError):
+    code = "invalid_code"
+    default_detail = _("The code is wrong.")
+
+
+class InvalidRequest(FlashCallError):
+    code = "invalid_request"
+    default_detail = _("The request is malformed.")
+
+
+class NoActiveAttempt(FlashCallError):
+    code = "no_active_attempt"
+    default_detail = _("There is no pending call for this phone. Request a new call.")
+
+
+class CodeExpired(FlashCallError):
+    code = "code_expired"
+    default_detail = _("The code has expired. Request a new call.")
+
+
+class TooManyAttempts(FlashCallError):
+    code = "too_many_attempts"
+    status = 429
+    default_detail = _("Too many wrong codes. Request a new call later.")
+
+
+class RateLimited(FlashCallError):
+    code = "rate_limited"
+    status = 429
+    default_detail = _("Too many requests. Try again later.")
+
+    def __init__(
+        self, detail: Any = None, *, retry_after: int, reason: str = "", **extra: Any
+    ) -> None:
+        super().__init__(detail, reason=reason, retry_after=max(1, int(retry_after)), **extra)
+
+    @property
+    def retry_after(self) -> int:
+        return self.extra["retry_after"]
+
+
+class PhoneTaken(FlashCallError):
+    code = "phone_taken"
+    status = 409
+    default_detail = _("This phone number belongs to another account.")
+
+
+class ProviderUnavailable(FlashCallError):
+    code = "provider_unavailable"
+    status = 503
+    default_detail = _("Calls cannot be placed right now. Try again in a minute.")
+
+
+ERRORS: tuple[type[FlashCallError], ...] = (
+    InvalidPhone,
+    InvalidCode,
+    InvalidRequest,
+    NoActiveAttempt,
+    CodeExpired,
+    TooManyAttempts,
+    RateLimited,
+    PhoneTaken,
+    ProviderUnavailable,
+)

@@ -1,0 +1,163 @@
+"""The spend guards, checked before every paid call (SPEC §6).
+
+Per phone, the database is the durable record: one aggregate query over the
+phone's last 24 h gives the cooldown, the daily count and the failure lock.
+It is exact across processes because a short per-phone lock in the shared
+cache (``cache.add`` is atomic) lets one request per phone at a time through
+the check → call → insert sequence.
+
+Site-wide, the budget counts the last 24 h of calls in the database plus the
+calls in flight, reserved with an atomic ``cache.incr`` before the count is
+read: concurrent requests each see the others' reservations, so the total
+never passes the budget (a race can only refuse one call too many).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import BaseCache, caches
+from django.db.models import (
+    Count,
+    DateTimeField,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from .conf import flashcall_settings
+from .exceptions import RateLimited
+from .models import CALLED, CallAttempt, Reason, Status
+
+DAY = timedelta(days=1)
+INFLIGHT = "flashcall:budget:inflight"
+
+
+def _cache() -> BaseCache:
+    return caches[flashcall_settings.CACHE_ALIAS]
+
+
+def _seconds_until(moment: datetime, at: datetime) -> int:
+    return max(1, math.ceil((moment - at).total_seconds()))
+
+
+@dataclass
+class PhoneState:
+    calls: int = 0
+    last_call: datetime | None = None
+    oldest_call: datetime | None = None
+    failures: int = 0
+    oldest_failure: datetime | None = None
+    pending: int = 0
+
+
+def _failing(phone: Any, since: datetime) -> Q:
+    """Attempts whose wrong codes count against the phone: the last 24 h, since
+    its last success (a success resets the count, a new call does not)."""
+    last_verified = Subquery(
+        CallAttempt.objects.filter(phone=phone, status=Status.VERIFIED, created_at__gte=since)
+        .order_by("-verified_at")
+        .values("verified_at")[:1]
+    )
+    floor = Coalesce(last_verified, Value(since, output_field=DateTimeField()))
+    return Q(checks_used__gt=0, created_at__gt=floor)
+
+
+def failures_expression(at: datetime) -> Subquery:
+    """Wrong codes against the outer row's phone, for ``.annotate()`` (confirm)."""
+    since = at - DAY
+    total = (
+        CallAttempt.objects.filter(_failing(OuterRef("phone"), since), phone=OuterRef("phone"))
+        .filter(created_at__gte=since)
+        .values("phone")
+        .annotate(n=Sum("checks_used"))
+        .values("n")
+    )
+    return Coalesce(Subquery(total), 0, output_field=IntegerField())
+
+
+def phone_state(phone: str, at: datetime) -> PhoneState:
+    """Everything the limits need about ``phone``, in one query."""
+    since = at - DAY
+    counted = Q(status__in=CALLED)
+    failing = _failing(phone, since)
+    row = CallAttempt.objects.filter(phone=phone, created_at__gte=since).aggregate(
+        calls=Count("pk", filter=counted),
+        last_call=Max("created_at", filter=counted),
+        oldest_call=Min("created_at", filter=counted),
+        failures=Coalesce(Sum("checks_used", filter=failing), 0, output_field=IntegerField()),
+        oldest_failure=Min("created_at", filter=failing),
+        pending=Count("pk", filter=Q(status=Status.PENDING, expires_at__gt=at)),
+    )
+    return PhoneState(**row)
+
+
+def refusal_for_phone(state: PhoneState, at: datetime) -> tuple[str, int] | None:
+    """``(reason, retry_after)`` if a limit refuses a new call, else None."""
+    s = flashcall_settings
+    if state.failures >= s.PHONE_MAX_FAILURES and state.oldest_failure is not None:
+        return Reason.PHONE_LOCKED, _seconds_until(state.oldest_failure + DAY, at)
+    if state.last_call is not None and s.RESEND_COOLDOWN:
+        ready = state.last_call + timedelta(seconds=s.RESEND_COOLDOWN)
+        if ready > at:
+            return Reason.COOLDOWN, _seconds_until(ready, at)
+    if state.calls >= s.PHONE_DAILY_LIMIT and state.oldest_call is not None:
+        return Reason.PHONE_DAILY, _seconds_until(state.oldest_call + DAY, at)
+    return None
+
+
+@contextmanager
+def phone_lock(phone: str) -> Iterator[None]:
+    """Hold the per-phone lock for the whole check → call → insert sequence."""
+    timeout = flashcall_settings.TIMEOUT
+    seconds = sum(timeout) if isinstance(timeout, list | tuple) else float(timeout)
+    key = f"flashcall:phone-lock:{phone}"
+    if not _cache().add(key, 1, int(seconds) + 10):
+        raise RateLimited(
+            retry_after=max(1, int(flashcall_settings.RESEND_COOLDOWN or 1)),
+            reason=Reason.BUSY,
+        )
+    try:
+        yield
+    finally:
+        _cache().delete(key)
+
+
+@contextmanager
+def budget_reservation(at: datetime) -> Iterator[None]:
+    """Reserve one call of ``FLASHCALL_DAILY_BUDGET``; no-op when it is None."""
+    budget = flashcall_settings.DAILY_BUDGET
+    if budget is None:
+        yield
+        return
+    cache = _cache()
+    cache.add(INFLIGHT, 0, 3600)
+    try:
+        inflight = cache.incr(INFLIGHT)
+    except ValueError:
+        cache.set(INFLIGHT, 1, 3600)
+        inflight = 1
+    try:
+        row = CallAttempt.objects.filter(created_at__gte=at - DAY, status__in=CALLED).aggregate(
+            n=Count("pk"), oldest=Min("created_at")
+        )
+        if row["n"] + inflight > budget:
+            oldest = row["oldest"] or at
+            raise RateLimited(retry_after=_seconds_until(oldest + DAY, at), reason=Reason.BUDGET)
+        yield
+    finally:
+        try:
+            cache.decr(INFLIGHT)
+        except ValueError:
+            pass

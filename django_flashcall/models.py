@@ -1,0 +1,142 @@
+"""``CallAttempt``: one row per call placed or refused. ``PhoneNumber``: user ↔ phone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .clock import now
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("pending")  # call placed, code not yet confirmed
+    VERIFIED = "verified", _("verified")  # the right code was entered (single use)
+    EXPIRED = "expired", _("expired")  # TTL passed, or expired by staff
+    EXHAUSTED = "exhausted", _("exhausted")  # FLASHCALL_MAX_CHECKS wrong codes
+    FAILED = "failed", _("failed")  # the provider failed; maybe no call
+    REFUSED = "refused", _("refused")  # a limit refused it; no call placed
+
+
+class Channel(models.TextChoices):
+    CALL = "call", _("call")
+    NONE = "none", _("none")  # refused before any channel was tried
+
+
+class Reason(models.TextChoices):
+    """Why an attempt was refused or failed (``CallAttempt.reason``)."""
+
+    COOLDOWN = "cooldown", _("resend cooldown")
+    PHONE_DAILY = "phone_daily_limit", _("phone daily limit")
+    PHONE_LOCKED = "phone_locked", _("phone locked after wrong codes")
+    BUDGET = "daily_budget", _("site daily budget")
+    BUSY = "concurrent_request", _("another request for this phone in flight")
+    BREAKER_OPEN = "breaker_open", _("circuit breaker open")
+    TIMEOUT = "timeout", _("provider timeout")
+    CONNECTION = "connection", _("provider unreachable")
+    SERVER_ERROR = "server_error", _("provider 5xx")
+    UNAUTHORIZED = "unauthorized", _("provider rejected the token")
+    BAD_RESPONSE = "bad_response", _("malformed provider answer")
+    REJECTED = "rejected", _("provider refused the call")
+
+
+# Statuses of attempts that actually asked the provider for a call: these are
+# what the per-phone daily limit and the site budget count.
+CALLED = (Status.PENDING, Status.VERIFIED, Status.EXPIRED, Status.EXHAUSTED, Status.FAILED)
+# Attempts a confirm may be aimed at.
+CONFIRMABLE = (Status.PENDING, Status.VERIFIED, Status.EXPIRED, Status.EXHAUSTED)
+
+
+class CallAttemptQuerySet(models.QuerySet):
+    def for_phone(self, phone: str) -> CallAttemptQuerySet:
+        return self.filter(phone=phone)
+
+    def pending(self) -> CallAttemptQuerySet:
+        return self.filter(status=Status.PENDING, expires_at__gt=now())
+
+    def called(self) -> CallAttemptQuerySet:
+        return self.filter(status__in=CALLED)
+
+    def since(self, when: datetime) -> CallAttemptQuerySet:
+        return self.filter(created_at__gte=when)
+
+
+class CallAttempt(models.Model):
+    public_id = models.UUIDField(_("attempt id"), default=uuid.uuid4, unique=True, editable=False)
+    phone = models.CharField(_("phone"), max_length=11)
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=Channel.choices, default=Channel.CALL
+    )
+    sms_fallback = models.BooleanField(_("SMS fallback"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices, blank=True)
+    error = models.CharField(_("error detail"), max_length=255, blank=True)
+    # HMAC-SHA256 of the code keyed with SECRET_KEY; the code itself is never stored.
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
+    checks_used = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
+    ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    # Filled later from the provider's get_status (flashcall_sync_status).
+    delivery_status = models.BooleanField(_("delivered"), null=True, blank=True)
+    delivery_info = models.CharField(_("delivery info"), max_length=255, blank=True)
+    price = models.DecimalField(
+        _("price"), max_digits=10, decimal_places=4, null=True, blank=True
+    )
+    status_checked_at = models.DateTimeField(_("status checked"), null=True, blank=True)
+
+    objects = CallAttemptQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("call attempt")
+        verbose_name_plural = _("call attempts")
+        ordering = ["-created_at"]
+        indexes = [
+            # request: the phone's last 24 h; confirm: its newest attempt.
+            models.Index(fields=["phone", "-created_at"], name="flashcall_phone_created"),
+            # site budget, monitoring by day, cleanup by age.
+            models.Index(fields=["created_at", "status"], name="flashcall_created_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone[:4]}…{self.phone[-2:]} {self.status}"
+
+    def is_expired_at(self, at: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= at
+
+    @property
+    def is_expired(self) -> bool:
+        return self.is_expired_at(now())
+
+
+class PhoneNumber(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="flashcall_phones",
+    )
+    phone = models.CharField(_("phone"), max_length=11, unique=True)
+    verified_at = models.DateTimeField(_("verified"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+
+    def __str__(self) -> str:
+        return self.phone

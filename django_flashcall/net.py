@@ -1,0 +1,47 @@
+"""The client IP, for rate limits and the attempt log.
+
+By default it is ``REMOTE_ADDR``: ``X-Forwarded-For`` is written by the
+client and must not be trusted unless a proxy you run sets it. Behind one
+proxy, set ``FLASHCALL_TRUSTED_PROXY_COUNT = 1`` (the address that proxy
+appended is used); or name a header your proxy sets and clients cannot,
+e.g. ``FLASHCALL_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.http import HttpRequest
+
+from .conf import flashcall_settings
+
+
+def _valid(value: str) -> str | None:
+    value = value.strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    header = flashcall_settings.CLIENT_IP_HEADER
+    if header:
+        ip = _valid(request.META.get(header, ""))
+        if ip:
+            return ip
+    hops = int(flashcall_settings.TRUSTED_PROXY_COUNT or 0)
+    if hops > 0:
+        forwarded = [
+            p for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()
+        ]
+        if len(forwarded) >= hops:
+            ip = _valid(forwarded[-hops])
+            if ip:
+                return ip
+    return _valid(request.META.get("REMOTE_ADDR", ""))
+
+
+def ratelimit_key(group: str, request: HttpRequest) -> str:
+    """A django-ratelimit key callable: the client IP, as above."""
+    return client_ip(request) or "unknown"

@@ -1,0 +1,275 @@
+"""The rules of SPEC §6: request a call, confirm its code.
+
+No HTTP and no DRF here: both the JSON API and the HTML pages call these two
+functions and translate :class:`~django_flashcall.exceptions.FlashCallError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from . import breaker, limits, signals, users
+from .clock import now
+from .conf import flashcall_settings
+from .exceptions import (
+    CodeExpired,
+    FlashCallError,
+    InvalidCode,
+    InvalidPhone,
+    InvalidRequest,
+    NoActiveAttempt,
+    PhoneTaken,
+    ProviderUnavailable,
+    RateLimited,
+    TooManyAttempts,
+)
+from .models import CONFIRMABLE, CallAttempt, Channel, Reason, Status
+from .phone import normalize
+from .providers import InvalidPhoneForProvider, ProviderError, get_provider
+
+logger = logging.getLogger("django_flashcall")
+
+__all__ = ["confirm_code", "hash_code", "parse_code", "request_code"]
+
+
+def hash_code(attempt_id: uuid.UUID | str, code: str) -> str:
+    """HMAC-SHA256 of the code, keyed with SECRET_KEY and bound to one attempt."""
+    return salted_hmac(
+        "django_flashcall.code", f"{attempt_id}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def parse_code(value: object) -> str | None:
+    """The code if ``value`` is exactly 4 ASCII digits (spaces around allowed)."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = value.strip()
+    if len(text) == 4 and text.isascii() and text.isdigit():
+        return text
+    return None
+
+
+def _client(request: HttpRequest | None) -> dict[str, Any]:
+    if request is None:
+        return {}
+    from .net import client_ip
+
+    user = getattr(request, "user", None)
+    return {
+        "ip": client_ip(request),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:255],
+        "user": user if user is not None and user.is_authenticated else None,
+    }
+
+
+def _refuse(attempt_fields: dict[str, Any], error: FlashCallError, request: Any) -> None:
+    """Record a refused or failed request, tell receivers, raise ``error``."""
+    attempt = CallAttempt.objects.create(**attempt_fields)
+    signals.code_failed.send(CallAttempt, attempt=attempt, request=request, error=error)
+    raise error
+
+
+def request_code(
+    phone: str, *, request: HttpRequest | None = None, sms_fallback: bool | None = None
+) -> CallAttempt:
+    """Place a flash call to ``phone``; return the pending attempt.
+
+    Raises ``InvalidPhone``, ``RateLimited`` or ``ProviderUnavailable``, always
+    after writing a ``CallAttempt`` row that says why (but for ``InvalidPhone``).
+    """
+    stored = normalize(phone)
+    if sms_fallback is None:
+        sms_fallback = bool(flashcall_settings.SMS_FALLBACK)
+    at = now()
+    fields: dict[str, Any] = {
+        "phone": stored,
+        "sms_fallback": sms_fallback,
+        "created_at": at,
+        **_client(request),
+    }
+    refused = {**fields, "status": Status.REFUSED, "channel": Channel.NONE}
+
+    wait = breaker.check()
+    if wait:
+        error = ProviderUnavailable(retry_after=wait, reason=Reason.BREAKER_OPEN)
+        _refuse({**refused, "reason": Reason.BREAKER_OPEN}, error, request)
+    try:
+        with limits.phone_lock(stored):
+            state = limits.phone_state(stored, at)
+            refusal = limits.refusal_for_phone(state, at)
+            if refusal is not None:
+                reason, retry_after = refusal
+                raise RateLimited(retry_after=retry_after, reason=reason)
+            with limits.budget_reservation(at):
+                return _place_call(stored, fields, sms_fallback, state.pending, request)
+    except RateLimited as error:
+        _refuse({**refused, "reason": error.reason}, error, request)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _place_call(
+    stored: str, fields: dict[str, Any], sms_fallback: bool, pending: int, request: Any
+) -> CallAttempt:
+    public_id = uuid.uuid4()
+    failure: ProviderError | None = None
+    try:
+        result = get_provider().send(stored, sms_fallback=sms_fallback)
+    except ProviderError as exc:
+        failure = exc
+    if failure is not None:
+        if failure.trips_breaker:
+            breaker.record_failure()
+        if failure.reason == Reason.UNAUTHORIZED:
+            logger.error("The provider rejected FLASHCALL_API_TOKEN: %s", failure.message)
+        else:
+            logger.warning("Flash call to %s failed: %s", stored[:4] + "…", failure.message)
+        error: FlashCallError = (
+            InvalidPhone(reason=Reason.REJECTED)
+            if isinstance(failure, InvalidPhoneForProvider)
+            else ProviderUnavailable(reason=failure.reason)
+        )
+        _refuse(
+            {
+                **fields,
+                "public_id": public_id,
+                "status": Status.FAILED,
+                "reason": failure.reason,
+                "error": failure.message[:255],
+            },
+            error,
+            request,
+        )
+    breaker.record_success()
+    at = fields["created_at"]
+    if pending:
+        # One live code per phone: a new call supersedes the previous one.
+        CallAttempt.objects.filter(phone=stored, status=Status.PENDING).update(
+            status=Status.EXPIRED
+        )
+    attempt = CallAttempt.objects.create(
+        **fields,
+        public_id=public_id,
+        status=Status.PENDING,
+        channel=result.channel,
+        code_hash=hash_code(public_id, result.code),
+        provider_id=result.provider_id,
+        expires_at=at + timedelta(seconds=flashcall_settings.CODE_TTL),
+    )
+    signals.code_requested.send(CallAttempt, attempt=attempt, request=request)
+    return attempt
+
+
+def _locate(phone: str | None, attempt_id: object) -> Q:
+    if attempt_id is not None:
+        try:
+            public_id = uuid.UUID(attempt_id) if isinstance(attempt_id, str) else None
+        except ValueError:
+            public_id = None
+        if public_id is None:
+            raise InvalidRequest(reason="attempt_id")
+        where = Q(public_id=public_id)
+        if phone is not None:
+            where &= Q(phone=normalize(phone))
+        return where
+    if phone is None:
+        raise InvalidRequest(reason="missing phone")
+    return Q(phone=normalize(phone))
+
+
+def confirm_code(
+    phone: str | None = None,
+    code: str = "",
+    *,
+    attempt_id: str | uuid.UUID | None = None,
+    request: HttpRequest | None = None,
+) -> CallAttempt:
+    """Check ``code`` against the phone's newest attempt (or ``attempt_id``).
+
+    Returns the verified attempt. Raises ``InvalidCode`` (with
+    ``attempts_left``), ``CodeExpired``, ``TooManyAttempts``,
+    ``NoActiveAttempt``, ``InvalidPhone`` or ``InvalidRequest``. The check is
+    counted in the same transaction, under a row lock, as the comparison.
+    """
+    if isinstance(attempt_id, uuid.UUID):
+        attempt_id = str(attempt_id)
+    where = _locate(phone, attempt_id)
+    current = _client(request).get("user")
+    with transaction.atomic():
+        attempt, error = _confirm_locked(where, code, current)
+    if error is not None:
+        # Raised after the transaction commits: a counted wrong code must stick.
+        signals.code_failed.send(CallAttempt, attempt=attempt, request=request, error=error)
+        raise error
+    assert attempt is not None
+    signals.code_verified.send(CallAttempt, attempt=attempt, request=request, user=attempt.user)
+    return attempt
+
+
+def _confirm_locked(
+    where: Q, raw_code: object, current: Any
+) -> tuple[CallAttempt | None, FlashCallError | None]:
+    at = now()
+    max_checks = flashcall_settings.MAX_CHECKS
+    attempt = (
+        CallAttempt.objects.select_for_update(of=("self",))
+        .filter(where, status__in=CONFIRMABLE)
+        .annotate(phone_failures=limits.failures_expression(at))
+        .order_by("-created_at")
+        .first()
+    )
+    if attempt is None:
+        return None, NoActiveAttempt()
+    if attempt.status == Status.VERIFIED:
+        return attempt, NoActiveAttempt()  # single use
+    if attempt.status == Status.EXHAUSTED or attempt.checks_used >= max_checks:
+        return attempt, TooManyAttempts()
+    if attempt.phone_failures >= flashcall_settings.PHONE_MAX_FAILURES:
+        return attempt, TooManyAttempts(reason=Reason.PHONE_LOCKED)
+    # Expiry before comparison: an expired code is never compared.
+    if attempt.status == Status.EXPIRED or attempt.is_expired_at(at):
+        if attempt.status != Status.EXPIRED:
+            _update(attempt, status=Status.EXPIRED)
+        return attempt, CodeExpired()
+    code = parse_code(raw_code)
+    if code is None:  # cannot be a guess: costs no check
+        return attempt, InvalidCode(attempts_left=max_checks - attempt.checks_used)
+    if constant_time_compare(hash_code(attempt.public_id, code), attempt.code_hash):
+        create = bool(flashcall_settings.CREATE_USERS) and flashcall_settings.LOGIN != "none"
+        try:
+            user = users.resolve(attempt.phone, current, create=create)
+        except PhoneTaken as error:
+            return attempt, error
+        # Conditional on PENDING: of N concurrent right codes exactly one wins,
+        # even where SELECT ... FOR UPDATE is a no-op (SQLite).
+        if not _update(attempt, status=Status.VERIFIED, verified_at=at, user=user):
+            return attempt, NoActiveAttempt()
+        attempt.status, attempt.verified_at, attempt.user = Status.VERIFIED, at, user
+        return attempt, None
+    used = attempt.checks_used + 1
+    counted = CallAttempt.objects.filter(
+        pk=attempt.pk, status=Status.PENDING, checks_used__lt=max_checks
+    ).update(
+        checks_used=F("checks_used") + 1,
+        status=Status.EXHAUSTED if used >= max_checks else Status.PENDING,
+    )
+    if not counted:
+        return attempt, TooManyAttempts()
+    attempt.checks_used = used
+    return attempt, InvalidCode(attempts_left=max(0, max_checks - used))
+
+
+def _update(attempt: CallAttempt, **values: Any) -> int:
+    return CallAttempt.objects.filter(pk=attempt.pk, status=Status.PENDING).update(**values)
+
+
+def expire(attempts: Any) -> int:
+    """Expire the pending ones among ``attempts`` (an admin action); how many."""
+    return attempts.filter(status=Status.PENDING).update(status=Status.EXPIRED)

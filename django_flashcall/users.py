@@ -1,0 +1,97 @@
+"""Which user owns a phone; linking and creating users (SPEC §3, §4).
+
+Two storage modes: the app's own ``PhoneNumber`` model (default), or a phone
+field on a custom user model named by ``FLASHCALL_USER_PHONE_FIELD``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from .clock import now
+from .conf import flashcall_settings
+from .exceptions import PhoneTaken
+from .models import PhoneNumber
+
+
+def _field() -> str | None:
+    return flashcall_settings.USER_PHONE_FIELD
+
+
+def owner_of(phone: str) -> AbstractBaseUser | None:
+    """The user whose verified phone is ``phone`` (stored form), if any."""
+    field = _field()
+    if field:
+        return get_user_model()._default_manager.filter(**{field: phone}).first()
+    link = PhoneNumber.objects.select_related("user").filter(phone=phone).first()
+    return link.user if link is not None else None
+
+
+def phone_of(user: Any) -> str | None:
+    """The user's verified phone (the first, in PhoneNumber mode)."""
+    field = _field()
+    if field:
+        return getattr(user, field, None) or None
+    return PhoneNumber.objects.filter(user=user).values_list("phone", flat=True).first()
+
+
+def attach(user: Any, phone: str) -> None:
+    """Give ``phone`` to ``user``; ``PhoneTaken`` if someone else won it first."""
+    field = _field()
+    try:
+        with transaction.atomic():
+            if field:
+                setattr(user, field, phone)
+                user.save(update_fields=[field])
+            else:
+                PhoneNumber.objects.create(user=user, phone=phone, verified_at=now())
+    except IntegrityError:
+        raise PhoneTaken(reason="race") from None
+
+
+def create_for_phone(phone: str) -> AbstractBaseUser:
+    """A new user with no usable password, owning ``phone``."""
+    User = get_user_model()
+    username_field = User.USERNAME_FIELD
+    field = _field()
+    extra: dict[str, Any] = {}
+    if field and field != username_field:
+        extra[field] = phone
+    username = phone
+    manager = User._default_manager
+    if username_field != field and manager.filter(**{username_field: username}).exists():
+        username = f"{phone}-{now().strftime('%Y%m%d%H%M%S%f')}"
+    try:
+        with transaction.atomic():
+            user = manager.create_user(**{username_field: username}, password=None, **extra)
+            if not field:
+                PhoneNumber.objects.create(user=user, phone=phone, verified_at=now())
+    except IntegrityError:
+        # A concurrent confirm of the same phone created it: use theirs.
+        existing = owner_of(phone)
+        if existing is None:
+            raise
+        return existing
+    return user
+
+
+def resolve(phone: str, current: Any, *, create: bool) -> AbstractBaseUser | None:
+    """The user a verified ``phone`` belongs to, linking or creating as needed.
+
+    ``current`` is the logged-in user or None. A logged-in user gets an
+    unowned phone; a phone owned by someone else is ``PhoneTaken``.
+    """
+    owner = owner_of(phone)
+    if current is not None:
+        if owner is not None and owner.pk != current.pk:
+            raise PhoneTaken()
+        if owner is None:
+            attach(current, phone)
+        return current
+    if owner is not None:
+        return owner
+    return create_for_phone(phone) if create else None
