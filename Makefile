@@ -1,0 +1,42 @@
+# django-flashcall developer commands.  On a fresh machine `make demo` and
+# `make test` create the virtualenv (.venv) themselves.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test test-fast lint bench clean
+
+venv: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the package metadata changed since the last install.
+$(STAMP): setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+demo: venv
+	cd example_project && ../$(PY) manage.py migrate --noinput && \
+		../$(PY) manage.py runserver 127.0.0.1:8000
+
+# Whole suite: SQLite, then PostgreSQL (+ Redis, browser, multiprocess tests).
+# Extra pytest arguments: make test ARGS='-x -k otp'
+test: venv
+	$(PY) scripts/runtests.py $(ARGS)
+
+test-fast: venv
+	$(PY) -m pytest -m "not browser and not multiprocess and not postgres" -q $(ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: venv
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,68 @@
+"""Shared fixtures for the django-flashcall test suite.
+
+The servers are started by ``scripts/runtests.py`` (``make test``), which passes
+them in through the environment:
+
+* ``FLASHCALL_TEST_DB=postgres`` (+ ``PGHOST``/``PGPORT``/...): run on PostgreSQL
+  (see tests/settings.py); otherwise SQLite, and ``@pytest.mark.postgres`` tests skip;
+* ``FLASHCALL_TEST_REDIS_URL``: a throwaway Redis server (``redis_url`` fixture).
+
+With ``CI`` set, a missing Redis is a failure, not a skip.
+"""
+
+import os
+
+import pytest
+
+pytest_plugins = ["django_flashcall.testing.pytest_plugin"]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def on_postgres() -> bool:
+    return os.environ.get("FLASHCALL_TEST_DB") == "postgres"
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (scripts/runtests.py starts one)")
+    skip_redis = pytest.mark.skip(reason="needs Redis (scripts/runtests.py starts one)")
+    no_redis = not os.environ.get("FLASHCALL_TEST_REDIS_URL") and not in_ci()
+    for item in items:
+        if not on_postgres() and item.get_closest_marker("postgres"):
+            item.add_marker(skip_pg)
+        # In CI a missing Redis must fail loudly (redis_url fixture), never skip.
+        if no_redis and item.get_closest_marker("redis"):
+            item.add_marker(skip_redis)
+
+
+# --------------------------------------------------------------------------- services
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """URL of the throwaway Redis server (``redis://127.0.0.1:<port>/0``)."""
+    url = os.environ.get("FLASHCALL_TEST_REDIS_URL")
+    if not url:
+        msg = "FLASHCALL_TEST_REDIS_URL is not set (scripts/runtests.py starts a Redis)"
+        if in_ci():
+            pytest.fail(msg + "; CI is set, so this is an error", pytrace=False)
+        pytest.skip(msg)
+    return url
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    """Every test starts with empty caches (rate limits, challenge state...)."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield
