@@ -86,8 +86,10 @@ def request_code(
     after writing a ``CallAttempt`` row that says why (but for ``InvalidPhone``).
     """
     stored = normalize(phone)
-    if sms_fallback is None:
-        sms_fallback = bool(flashcall_settings.SMS_FALLBACK)
+    # SMS costs more and is the tool of SMS-pumping fraud: a client may opt
+    # out of the fallback, but only the site (FLASHCALL_SMS_FALLBACK) opts in.
+    site_sms = bool(flashcall_settings.SMS_FALLBACK)
+    sms_fallback = site_sms if sms_fallback is None else (bool(sms_fallback) and site_sms)
     at = now()
     fields: dict[str, Any] = {
         "phone": stored,

@@ -105,7 +105,17 @@ class _RedactSecrets(logging.Filter):
 
 
 _FILTER = _RedactSecrets()
-_GUARDED_LOGGERS = ("urllib3.connectionpool", "urllib3", "requests", "django_flashcall")
+# A logger's filters do not see records from its children: name each one.
+_GUARDED_LOGGERS = (
+    "urllib3",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.response",
+    "urllib3.poolmanager",
+    "urllib3.util.retry",
+    "requests",
+    "django_flashcall",
+)
 
 
 def redact(text: str, token: str | None = None) -> str:

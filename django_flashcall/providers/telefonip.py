@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from ..conf import flashcall_settings
@@ -57,7 +58,7 @@ def make_session() -> requests.Session:
     retry = Retry(
         total=None,
         connect=2,  # refused / unreachable: the request never left, safe to retry
-        read=0,  # sent: never retry, it may be a paid call
+        read=False,  # sent: never retry, it may be a paid call (and keep ReadTimeout)
         status=0,
         other=0,
         redirect=0,
@@ -105,6 +106,16 @@ def _truthy(value: Any) -> bool | None:
     return None
 
 
+def _connection_failure(exc: requests.exceptions.ConnectionError) -> ProviderError:
+    """Tell "never sent" (safe, retried already) from "sent, answer lost"
+    (maybe a paid call) by the exception types, never by their text."""
+    inner = exc.args[0] if exc.args else None
+    cause = getattr(inner, "reason", inner)
+    if isinstance(cause, NewConnectionError | ConnectTimeoutError):
+        return ProviderError("connection", "the provider could not be reached")
+    return ProviderError("timeout", "the provider closed the connection without an answer")
+
+
 class TelefonIPProvider(BaseProvider):
     def __repr__(self) -> str:  # never the token
         return "<TelefonIPProvider>"
@@ -139,14 +150,7 @@ class TelefonIPProvider(BaseProvider):
         except requests.exceptions.SSLError:
             failure = ProviderError("connection", "TLS verification of the provider failed")
         except requests.exceptions.ConnectionError as exc:
-            # Refused (retried already) or dropped after sending.
-            sent = "RemoteDisconnected" in repr(exc) or "reset" in repr(exc).lower()
-            failure = ProviderError(
-                "timeout" if sent else "connection",
-                "the provider closed the connection"
-                if sent
-                else "the provider could not be reached",
-            )
+            failure = _connection_failure(exc)
         except requests.exceptions.RequestException as exc:
             failure = ProviderError("connection", f"request failed ({type(exc).__name__})")
         if failure is not None:

@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: it may arrive ignored
+        signal.signal(signum, lambda *_: stopped.set())
     with FakeTelefonIP(
         args.token, host=args.host, port=args.port, daily_limit=args.daily_limit
     ) as server:
@@ -38,13 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f'    FLASHCALL_API_TOKEN = "{server.token}"')
         print("Codes of the calls it places are printed below. Ctrl-C stops it.", flush=True)
         seen = 0
-        try:
-            while not stopped.wait(0.2):
-                for call in server.calls[seen:]:
-                    print(f"call #{call.id} to +{call.phone7}: code {call.code}", flush=True)
-                seen = len(server.calls)
-        except KeyboardInterrupt:
-            pass
+        while not stopped.wait(0.2):
+            calls = list(server.calls)  # reset() is not called here: calls only grows
+            for call in calls[seen:]:
+                print(f"call #{call.id} to +{call.phone7}: code {call.code}", flush=True)
+            seen = len(calls)
     print("stopped", file=sys.stderr)
     return 0
 

@@ -44,18 +44,8 @@ __all__ = ["FAULTS", "FakeTelefonIP", "IssuedCall", "RecordedRequest", "refused_
 API_PATH = "/api/v1/authcalls/"
 DEFAULT_TOKEN = "fake-telefonip-token"  # noqa: S105  (only this fake accepts it)
 FAULTS = frozenset(
-    {
-        "server_error",
-        "slow",
-        "malformed",
-        "success_false",
-        "bad_code",
-        "missing_code",
-        "format_error",
-        "drop",
-        "redirect",
-        "huge",
-    }
+    "server_error slow malformed success_false bad_code missing_code format_error drop "
+    "redirect huge".split()
 )
 FORMAT_ERROR = "does not match the format 89XXXXXXXXX or phone field is missing"
 LIMIT_ERROR = "limit of calls per day exceeded"
@@ -197,7 +187,11 @@ class FakeTelefonIP:
 
     @property
     def connections(self) -> int:
-        """TCP connections accepted since start or :meth:`reset`."""
+        """TCP connections accepted since start or :meth:`reset`.
+
+        A keep-alive connection a client opened before ``reset()`` and still
+        reuses is not counted again.
+        """
         return self._connections
 
     # -- state ---------------------------------------------------------------
