@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
@@ -79,7 +80,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                     id="django_flashcall.E003",
                 )
             )
-    if login == "token" and "rest_framework.authtoken" not in settings.INSTALLED_APPS:
+    if login == "token" and not apps.is_installed("rest_framework.authtoken"):
         errors.append(
             Error(
                 "FLASHCALL_LOGIN = 'token' needs 'rest_framework.authtoken' in INSTALLED_APPS.",

@@ -75,11 +75,20 @@ def _failing(phone: Any, since: datetime) -> Q:
 
 
 def failures_expression(at: datetime) -> Subquery:
-    """Wrong codes against the outer row's phone, for ``.annotate()`` (confirm)."""
+    """Wrong codes against the outer row's phone on its *other* attempts, for
+    ``.annotate()`` on confirm's ``SELECT ... FOR UPDATE``.
+
+    The outer row's own ``checks_used`` is left out on purpose: under READ
+    COMMITTED a subquery sees the snapshot taken before the row lock was
+    granted, while the locked row's own columns are re-read after it. Other
+    attempts of the phone take no more guesses (a new call expires the old
+    one), so their sum is stable; add the fresh ``checks_used`` to it.
+    """
     since = at - DAY
     total = (
         CallAttempt.objects.filter(_failing(OuterRef("phone"), since), phone=OuterRef("phone"))
         .filter(created_at__gte=since)
+        .exclude(pk=OuterRef("pk"))
         .values("phone")
         .annotate(n=Sum("checks_used"))
         .values("n")

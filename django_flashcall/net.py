@@ -43,5 +43,14 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def ratelimit_key(group: str, request: HttpRequest) -> str:
-    """A django-ratelimit key callable: the client IP, as above."""
-    return client_ip(request) or "unknown"
+    """A django-ratelimit key callable: the client IP, as above.
+
+    An IPv6 client usually holds a whole /64, so the /64 is the key (as
+    django-ratelimit's own ``ip`` key does); the attempt log keeps the address.
+    """
+    ip = client_ip(request)
+    if ip is None:
+        return "unknown"
+    if ":" in ip:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return ip

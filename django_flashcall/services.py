@@ -7,6 +7,7 @@ functions and translate :class:`~django_flashcall.exceptions.FlashCallError`.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -36,6 +37,8 @@ from .phone import normalize
 from .providers import InvalidPhoneForProvider, ProviderError, get_provider
 
 logger = logging.getLogger("django_flashcall")
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", re.ASCII)
 
 __all__ = ["confirm_code", "hash_code", "parse_code", "request_code"]
 
@@ -171,10 +174,9 @@ def _place_call(
 
 def _locate(phone: str | None, attempt_id: object) -> Q:
     if attempt_id is not None:
-        try:
-            public_id = uuid.UUID(attempt_id) if isinstance(attempt_id, str) else None
-        except ValueError:
-            public_id = None
+        public_id = None
+        if isinstance(attempt_id, str) and _UUID.fullmatch(attempt_id.strip()):
+            public_id = uuid.UUID(attempt_id.strip())
         if public_id is None:
             raise InvalidRequest(reason="attempt_id")
         where = Q(public_id=public_id)
@@ -223,7 +225,7 @@ def _confirm_locked(
     attempt = (
         CallAttempt.objects.select_for_update(of=("self",))
         .filter(where, status__in=CONFIRMABLE)
-        .annotate(phone_failures=limits.failures_expression(at))
+        .annotate(other_failures=limits.failures_expression(at))
         .order_by("-created_at")
         .first()
     )
@@ -233,7 +235,7 @@ def _confirm_locked(
         return attempt, NoActiveAttempt()  # single use
     if attempt.status == Status.EXHAUSTED or attempt.checks_used >= max_checks:
         return attempt, TooManyAttempts()
-    if attempt.phone_failures >= flashcall_settings.PHONE_MAX_FAILURES:
+    if attempt.other_failures + attempt.checks_used >= flashcall_settings.PHONE_MAX_FAILURES:
         return attempt, TooManyAttempts(reason=Reason.PHONE_LOCKED)
     # Expiry before comparison: an expired code is never compared.
     if attempt.status == Status.EXPIRED or attempt.is_expired_at(at):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
@@ -38,6 +39,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, drf.PermissionDenied | drf.NotAuthenticated | drf.AuthenticationFailed):
         # The session path enforces CSRF; DRF reports it as PermissionDenied.
         return Response({"detail": str(exc.detail), "code": "csrf_failed"}, status=403)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(InvalidRequest(_("The request body is too large.")))
     if isinstance(exc, Http404):
         return Response({"detail": _("Not found."), "code": "not_found"}, status=404)
     if isinstance(exc, drf.APIException):

@@ -6,48 +6,41 @@ from __future__ import annotations
 from typing import Any
 
 from django.middleware.csrf import get_token
-from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
-from rest_framework import parsers, renderers
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services
 from ..conf import flashcall_settings
-from ..exceptions import FlashCallError, InvalidRequest, RateLimited
+from ..exceptions import FlashCallError, RateLimited
 from ..login import log_in
 from ..net import ratelimit_key
 from . import errors
+from .parsers import StrictJSONParser, check_length
 from .schema import confirm_schema, request_schema, view_schema
 from .serializers import ConfirmCodeSerializer, RequestCodeSerializer
 
-MAX_BODY = 16 * 1024
 
+class JSONFallback(DefaultContentNegotiation):
+    """An ``Accept`` we cannot satisfy still gets the SPEC's JSON, not a 406."""
 
-class SafeJSONParser(parsers.JSONParser):
-    """Refuses big bodies before reading them, and deep nesting that would
-    make ``json`` raise RecursionError (a 500 with DRF's own parser)."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        request = (parser_context or {}).get("request")
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-        except ValueError:
-            length = 0
-        if length > MAX_BODY:
-            raise InvalidRequest(_("The request body is too large."))
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise InvalidRequest(_("The request body is nested too deeply.")) from None
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return JSONRenderer(), JSONRenderer.media_type
 
 
 class FlashCallAPIView(APIView):
-    parser_classes = [SafeJSONParser]
-    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer]
+    parser_classes = [StrictJSONParser]
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+    content_negotiation_class = JSONFallback
     authentication_classes = [SessionAuthentication]  # CSRF for logged-in sessions
     permission_classes = [AllowAny]
     throttle_classes: list = []
@@ -68,6 +61,7 @@ class FlashCallAPIView(APIView):
         super().initial(request, *args, **kwargs)
         if request.method == "POST":
             self.check_ip_rate(request)
+            check_length(request.META)  # before anything reads the body
 
     def check_ip_rate(self, request: Request) -> None:
         """django-ratelimit with a callable key, answered as our 429 (its own

@@ -1,0 +1,74 @@
+"""``flashcall_cleanup``: delete attempts older than ``FLASHCALL_RETENTION_DAYS``.
+
+Deletes in primary-key windows of ``--batch-size`` rows, each its own short
+statement, so a large purge never holds a long lock on the table. Suited to
+a daily cron job.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.db.models import Max, Min
+
+from ...clock import now
+from ...conf import flashcall_settings
+from ...models import CallAttempt
+
+
+class Command(BaseCommand):
+    help = "Delete call attempts older than FLASHCALL_RETENTION_DAYS (or --days)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--days", type=int, help="Keep this many days (default FLASHCALL_RETENTION_DAYS)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count what would be deleted; delete nothing."
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=5000, help="Primary keys per DELETE (default 5000)."
+        )
+        parser.add_argument(
+            "--sleep",
+            type=float,
+            default=0.0,
+            help="Seconds to pause between batches (lets replicas keep up).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        days = options["days"]
+        if days is None:
+            days = flashcall_settings.RETENTION_DAYS
+        batch = options["batch_size"]
+        if days is None or days < 0:
+            raise CommandError("--days must be zero or more.")
+        if batch < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        cutoff = now() - timedelta(days=days)
+        old = CallAttempt.objects.filter(created_at__lt=cutoff)
+        if options["dry_run"]:
+            count = old.count()
+            self.stdout.write(f"Would delete {count} attempts created before {cutoff.isoformat()}.")
+            return
+        bounds = old.aggregate(lo=Min("pk"), hi=Max("pk"))
+        lo, hi = bounds["lo"], bounds["hi"]
+        deleted = batches = 0
+        while lo is not None and lo <= hi:
+            with transaction.atomic():
+                n, _ = old.filter(pk__gte=lo, pk__lt=lo + batch).delete()
+            deleted += n
+            batches += 1
+            if options["verbosity"] >= 2:
+                self.stdout.write(f"  ids {lo}..{lo + batch - 1}: {n} deleted")
+            # Jump over gaps in the ids (rows kept, or deleted earlier).
+            lo = old.filter(pk__gte=lo + batch, pk__lte=hi).aggregate(lo=Min("pk"))["lo"]
+            if lo is not None and options["sleep"]:
+                time.sleep(options["sleep"])
+        self.stdout.write(
+            f"Deleted {deleted} attempts created before {cutoff.isoformat()} in {batches} batches."
+        )

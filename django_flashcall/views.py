@@ -1,0 +1,240 @@
+"""The HTML login (SPEC §7): a phone form, then, by redirect, a code form.
+
+Views orchestrate only. The rules (limits, codes, who owns a phone) live in
+``services``, exactly as for the JSON API; a ``FlashCallError`` it raises is
+shown to the user as its ``detail``. Between the two steps the pending
+attempt lives in the session. The pages always log in with the session,
+whatever ``FLASHCALL_LOGIN`` says (that setting shapes the JSON API).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views import View
+from django_ratelimit.core import get_usage
+
+from . import clock, services
+from .conf import flashcall_settings
+from .exceptions import FlashCallError, InvalidCode, InvalidPhone, RateLimited
+from .forms import CodeForm, PhoneForm, ResendForm
+from .login import BACKEND, can_log_in
+from .models import CallAttempt
+from .net import ratelimit_key
+from .phone import pretty
+
+SESSION_KEY = "django_flashcall"
+# The JSON API's groups: a client gets one IP budget, whichever door it uses.
+REQUEST_GROUP = "django_flashcall.request"
+CONFIRM_GROUP = "django_flashcall.confirm"
+
+
+def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
+    """The per-IP rate of SPEC §3, answered as ``RateLimited`` (not a 403)."""
+    usage = get_usage(
+        request,
+        group=group,
+        key=ratelimit_key,
+        rate=getattr(flashcall_settings, setting),
+        method=["POST"],
+        increment=True,
+    )
+    if usage is not None and usage["should_limit"]:
+        raise RateLimited(retry_after=usage["time_left"], reason="ip")
+
+
+def wait_clock(seconds: int) -> str:
+    """``57`` → ``0:57``, ``3725`` → ``1:02:05`` (the JavaScript countdown's format)."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def error_message(error: FlashCallError) -> str:
+    """The error's translated ``detail``, plus the attempts left for a wrong code."""
+    text = str(error.detail)
+    left = error.extra.get("attempts_left")
+    if isinstance(error, InvalidCode) and left is not None:
+        more = ngettext("%(count)d attempt left.", "%(count)d attempts left.", left) % {
+            "count": left
+        }
+        text = f"{text} {more}"
+    return text
+
+
+def safe_next(request: HttpRequest) -> str:
+    """``next`` from the form or the query string, if it stays on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
+
+
+def _with_next(url: str, next_url: str) -> str:
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def pending(request: HttpRequest) -> dict[str, Any] | None:
+    state = request.session.get(SESSION_KEY)
+    return state if isinstance(state, dict) and state.get("attempt") else None
+
+
+def remember(request: HttpRequest, attempt: CallAttempt) -> None:
+    """Keep the new attempt in the session for the code step."""
+    request.session[SESSION_KEY] = {
+        "attempt": str(attempt.public_id),
+        "phone": attempt.phone,
+        "resend_at": clock.now().timestamp() + int(flashcall_settings.RESEND_COOLDOWN or 0),
+    }
+
+
+def _show_error(form: Any, error: FlashCallError, field: str | None = None) -> dict[str, Any]:
+    """Put ``error`` on ``form``; return the template's ``wait`` if it has one."""
+    form.add_error(field, error_message(error))
+    retry_after = error.extra.get("retry_after")
+    if retry_after:
+        return {"seconds": int(retry_after), "clock": wait_clock(retry_after)}
+    return {}
+
+
+class PhoneLoginView(View):
+    """Step 1: the phone. A valid one gets a call and a redirect to step 2."""
+
+    template_name = "django_flashcall/login.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(request, PhoneForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = PhoneForm(request.POST)
+        wait: dict[str, Any] = {}
+        try:
+            check_ip_rate(request, REQUEST_GROUP, "RATELIMIT_REQUEST")
+            if form.is_valid():
+                attempt = services.request_code(
+                    form.cleaned_data["phone"], request=request, sms_fallback=form.sms_choice()
+                )
+                remember(request, attempt)
+                return redirect(_with_next(reverse("flashcall:confirm"), safe_next(request)))
+        except FlashCallError as error:
+            wait = _show_error(form, error, "phone" if isinstance(error, InvalidPhone) else None)
+        return self.render(request, form, wait)
+
+    def render(
+        self, request: HttpRequest, form: PhoneForm, wait: Any = None, errors: tuple = ()
+    ) -> HttpResponse:
+        form.mark_errors()
+        state = pending(request)
+        context = {
+            "form": form,
+            "errors": [*form.non_field_errors(), *errors],
+            "next": safe_next(request),
+            "verifying": request.user.is_authenticated,
+            "wait": wait or {},
+            "pending_phone": pretty(state["phone"]) if state else "",
+        }
+        return render(request, self.template_name, context)
+
+
+class ConfirmView(View):
+    """Step 2: the code, and "call me again" (which respects the cooldown)."""
+
+    template_name = "django_flashcall/confirm.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.state = pending(request)
+        if self.state is None:
+            return redirect(_with_next(reverse("flashcall:login"), safe_next(request)))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(request, CodeForm(), ResendForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if request.POST.get("action") == "resend":
+            return self.resend(request)
+        form = CodeForm(request.POST)
+        wait: dict[str, Any] = {}
+        try:
+            check_ip_rate(request, CONFIRM_GROUP, "RATELIMIT_CONFIRM")
+            if form.is_valid():
+                attempt = services.confirm_code(
+                    self.state["phone"],
+                    form.cleaned_data["code"],
+                    attempt_id=self.state["attempt"],
+                    request=request,
+                )
+                return self.succeed(request, attempt)
+        except FlashCallError as error:
+            wait = _show_error(form, error, "code" if isinstance(error, InvalidCode) else None)
+            # A wrong code is not shown back: the next 4 digits auto-submit.
+            form.data = form.data.copy()
+            form.data["code"] = ""
+        return self.render(request, form, ResendForm(), wait)
+
+    def resend(self, request: HttpRequest) -> HttpResponse:
+        form = ResendForm(request.POST)
+        form.is_valid()  # one optional checkbox: always valid
+        try:
+            check_ip_rate(request, REQUEST_GROUP, "RATELIMIT_REQUEST")
+            attempt = services.request_code(
+                self.state["phone"], request=request, sms_fallback=form.sms_choice()
+            )
+        except FlashCallError as error:
+            wait = _show_error(form, error)
+            if wait:
+                self.state["resend_at"] = clock.now().timestamp() + wait["seconds"]
+                request.session[SESSION_KEY] = self.state
+            return self.render(request, CodeForm(), form, wait)
+        remember(request, attempt)
+        messages.info(request, _("We are calling you again."), fail_silently=True)
+        return redirect(_with_next(reverse("flashcall:confirm"), safe_next(request)))
+
+    def succeed(self, request: HttpRequest, attempt: CallAttempt) -> HttpResponse:
+        del request.session[SESSION_KEY]
+        user = attempt.user
+        if not can_log_in(user):
+            error = _("This phone number is verified, but no active account uses it.")
+            return PhoneLoginView().render(request, PhoneForm(), errors=(error,))
+        if request.user.is_authenticated and request.user.pk == user.pk:
+            messages.success(
+                request,
+                _("Your phone number %(phone)s is verified.") % {"phone": pretty(attempt.phone)},
+                fail_silently=True,
+            )
+        else:
+            login(request, user, backend=BACKEND)
+        return HttpResponseRedirect(safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+    def render(
+        self, request: HttpRequest, form: CodeForm, resend_form: ResendForm, wait: Any = None
+    ) -> HttpResponse:
+        form.mark_errors()
+        resend_form.mark_errors()
+        resend_wait = max(0, math.ceil(self.state.get("resend_at", 0) - clock.now().timestamp()))
+        context = {
+            "form": form,
+            "resend_form": resend_form,
+            "errors": [*form.non_field_errors(), *resend_form.non_field_errors()],
+            "phone": self.state["phone"],
+            "phone_display": pretty(self.state["phone"]),
+            "next": safe_next(request),
+            "verifying": request.user.is_authenticated,
+            "wait": wait or {},
+            "resend_wait": resend_wait,
+            "resend_clock": wait_clock(resend_wait),
+        }
+        return render(request, self.template_name, context)

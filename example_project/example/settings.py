@@ -1,0 +1,176 @@
+"""Settings of the demo site.
+
+Out of the box: DEBUG, SQLite (``db.sqlite3`` here), a local-memory cache and
+the SandboxProvider, which places no real call and shows the simulated
+caller on the code page. Environment variables switch it to a real setup:
+
+=============================== =======================================================
+``DEBUG``                       ``1`` (default) or ``0``
+``SECRET_KEY``                  required when ``DEBUG=0``
+``ALLOWED_HOSTS``               comma-separated (default: localhost only)
+``FLASHCALL_EXAMPLE_DB``        ``postgres``: PostgreSQL from ``PGHOST``, ``PGPORT``,
+                                ``PGDATABASE``, ``PGUSER``, ``PGPASSWORD``; otherwise
+                                SQLite at ``FLASHCALL_EXAMPLE_SQLITE`` (``db.sqlite3``)
+``REDIS_URL``                   ``redis://127.0.0.1:6379/0``: a shared cache, so the
+                                limits hold across processes
+``FLASHCALL_PROVIDER``          ``django_flashcall.providers.TelefonIPProvider``
+                                for real calls (default: the SandboxProvider)
+``FLASHCALL_API_TOKEN``         the telefon-ip.ru token
+``FLASHCALL_API_URL``           the provider's base URL
+``FLASHCALL_SMS_FALLBACK``      ``1`` to offer the SMS fallback
+``FLASHCALL_RESEND_COOLDOWN``   seconds before "call me again" (default 60)
+=============================== =======================================================
+"""
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+DEBUG = env_flag("DEBUG", True)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set SECRET_KEY in the environment when DEBUG is off.")
+    SECRET_KEY = "django-insecure-flashcall-example-dev-only"  # noqa: S105  (DEBUG only)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_flashcall",
+    "example",
+]
+try:  # the OpenAPI schema at api/flashcall/schema/
+    import drf_spectacular  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+else:
+    INSTALLED_APPS.append("drf_spectacular")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example.urls"
+WSGI_APPLICATION = "example.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Searched before the apps: this is how the demo overrides the app's
+        # templates (templates/django_flashcall/*.html).
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+if os.environ.get("FLASHCALL_EXAMPLE_DB") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "flashcall_example"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("FLASHCALL_EXAMPLE_SQLITE") or BASE_DIR / "db.sqlite3",
+        }
+    }
+
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTHENTICATION_BACKENDS = [
+    "django_flashcall.auth_backends.FlashCallBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "flashcall:login"
+LOGIN_REDIRECT_URL = "profile"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the demo's own strings; the app ships its own
+USE_TZ = True
+TIME_ZONE = "Europe/Moscow"
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# django-flashcall
+FLASHCALL_PROVIDER = os.environ.get(
+    "FLASHCALL_PROVIDER", "django_flashcall.providers.SandboxProvider"
+)
+FLASHCALL_API_TOKEN = os.environ.get("FLASHCALL_API_TOKEN", "")
+if os.environ.get("FLASHCALL_API_URL"):
+    FLASHCALL_API_URL = os.environ["FLASHCALL_API_URL"]
+FLASHCALL_SMS_FALLBACK = env_flag("FLASHCALL_SMS_FALLBACK", False)
+FLASHCALL_RESEND_COOLDOWN = int(os.environ.get("FLASHCALL_RESEND_COOLDOWN") or 60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django_flashcall": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,206 @@
+"""System checks: each id fires exactly when its misconfiguration is present."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.checks import Error, Warning
+from django.core.checks.registry import registry
+
+from django_flashcall.checks import check_settings
+
+TELEFONIP = "django_flashcall.providers.TelefonIPProvider"
+SANDBOX = "django_flashcall.providers.SandboxProvider"
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+REDIS = "django.core.cache.backends.redis.RedisCache"
+
+
+def ids() -> list[str]:
+    return sorted(message.id for message in check_settings())
+
+
+@pytest.fixture
+def clean(settings):
+    """A configuration with nothing to report."""
+    settings.DEBUG = False
+    settings.FLASHCALL_PROVIDER = TELEFONIP
+    settings.FLASHCALL_API_TOKEN = "a-token"
+    settings.FLASHCALL_LOGIN = "session"
+    settings.CACHES = {"default": {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:1/0"}}
+    return settings
+
+
+def test_clean_configuration_has_no_messages(clean):
+    assert check_settings() == []
+
+
+def test_check_is_registered():
+    assert check_settings in registry.get_checks(include_deployment_checks=True)
+
+
+def test_test_settings_report_only_the_local_cache(settings):
+    # tests/settings.py: sandbox, LocMemCache, DEBUG off (W001 is silenced there).
+    assert ids() == ["django_flashcall.W001"]
+
+
+# --------------------------------------------------------------------------- E001
+
+
+@pytest.mark.parametrize("token", ["", None])
+def test_e001_telefonip_without_token(clean, token):
+    clean.FLASHCALL_API_TOKEN = token
+    messages = check_settings()
+    assert [m.id for m in messages] == ["django_flashcall.E001"]
+    assert isinstance(messages[0], Error)
+    assert messages[0].hint
+
+
+def test_e001_subclass_of_telefonip_without_token(clean):
+    clean.FLASHCALL_PROVIDER = "tests.helpers.MyTelefonIP"
+    clean.FLASHCALL_API_TOKEN = ""
+    assert ids() == ["django_flashcall.E001"]
+
+
+def test_e001_default_provider_without_token(clean):
+    del clean.FLASHCALL_PROVIDER  # the default is the telefon-ip client
+    del clean.FLASHCALL_API_TOKEN
+    assert ids() == ["django_flashcall.E001"]
+
+
+@pytest.mark.parametrize("provider", [SANDBOX, "tests.helpers.FailingProvider"])
+def test_no_e001_for_other_providers(clean, provider):
+    clean.FLASHCALL_PROVIDER = provider
+    clean.FLASHCALL_API_TOKEN = ""
+    assert ids() == []
+
+
+# --------------------------------------------------------------------------- E002
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        "django_flashcall.providers.NoSuchProvider",
+        "no_such_module.Provider",
+        "noDotsAtAll",
+        "django_flashcall.providers.telefonip.",
+    ],
+)
+def test_e002_provider_does_not_import(clean, provider):
+    clean.FLASHCALL_PROVIDER = provider
+    messages = check_settings()
+    assert [m.id for m in messages] == ["django_flashcall.E002"]
+    assert isinstance(messages[0], Error)
+    assert messages[0].hint
+
+
+def test_e002_hides_the_token(clean):
+    clean.FLASHCALL_API_TOKEN = "sentinel-token-42"
+    clean.FLASHCALL_PROVIDER = "no_such_module.Provider"
+    (message,) = check_settings()
+    assert "sentinel-token-42" not in f"{message.msg} {message.hint}"
+
+
+# --------------------------------------------------------------------------- E003
+
+
+@pytest.mark.parametrize(
+    "login",
+    [
+        "sessions",
+        "Session",
+        "",
+        "tests.helpers.no_such_hook",
+        "no_such_module.hook",
+        "tests.helpers.NOT_CALLABLE",
+    ],
+)
+def test_e003_login_neither_mode_nor_callable(clean, login):
+    clean.FLASHCALL_LOGIN = login
+    messages = check_settings()
+    assert [m.id for m in messages] == ["django_flashcall.E003"]
+    assert isinstance(messages[0], Error)
+
+
+@pytest.mark.parametrize("login", ["session", "token", "none", "tests.helpers.login_hook"])
+def test_no_e003_for_modes_and_callables(clean, login):
+    clean.FLASHCALL_LOGIN = login
+    assert ids() == []
+
+
+# --------------------------------------------------------------------------- E004
+
+
+def test_e004_token_login_without_authtoken(clean):
+    clean.FLASHCALL_LOGIN = "token"
+    clean.INSTALLED_APPS = [a for a in clean.INSTALLED_APPS if a != "rest_framework.authtoken"]
+    messages = check_settings()
+    assert [m.id for m in messages] == ["django_flashcall.E004"]
+    assert isinstance(messages[0], Error)
+
+
+@pytest.mark.parametrize("login", ["session", "none", "tests.helpers.login_hook"])
+def test_no_e004_without_token_login(clean, login):
+    clean.FLASHCALL_LOGIN = login
+    clean.INSTALLED_APPS = [a for a in clean.INSTALLED_APPS if a != "rest_framework.authtoken"]
+    assert ids() == []
+
+
+def test_no_e004_when_authtoken_is_installed_by_its_app_config(clean):
+    clean.FLASHCALL_LOGIN = "token"
+    clean.INSTALLED_APPS = [
+        "rest_framework.authtoken.apps.AuthTokenConfig" if a == "rest_framework.authtoken" else a
+        for a in clean.INSTALLED_APPS
+    ]
+    assert ids() == []
+
+
+# --------------------------------------------------------------------------- W001
+
+
+@pytest.mark.parametrize("backend", [LOCMEM, "django.core.cache.backends.dummy.DummyCache"])
+def test_w001_cache_not_shared(clean, backend):
+    clean.CACHES = {"default": {"BACKEND": backend}}
+    messages = check_settings()
+    assert [m.id for m in messages] == ["django_flashcall.W001"]
+    assert isinstance(messages[0], Warning)
+    assert messages[0].hint
+
+
+def test_no_w001_in_debug(clean):
+    clean.CACHES = {"default": {"BACKEND": LOCMEM}}
+    clean.DEBUG = True
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        REDIS,
+        "django.core.cache.backends.memcached.PyMemcacheCache",
+        "django.core.cache.backends.db.DatabaseCache",
+    ],
+)
+def test_no_w001_for_shared_caches(clean, backend):
+    clean.CACHES = {"default": {"BACKEND": backend, "LOCATION": "x"}}
+    assert ids() == []
+
+
+def test_w001_follows_the_cache_alias(clean):
+    clean.CACHES = {
+        "default": {"BACKEND": LOCMEM},
+        "shared": {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:1/0"},
+    }
+    clean.FLASHCALL_CACHE_ALIAS = "shared"
+    assert ids() == []
+    clean.FLASHCALL_CACHE_ALIAS = "default"
+    assert ids() == ["django_flashcall.W001"]
+
+
+# --------------------------------------------------------------------------- together
+
+
+def test_several_problems_are_all_reported(clean):
+    clean.FLASHCALL_API_TOKEN = ""
+    clean.FLASHCALL_LOGIN = "bogus"
+    clean.CACHES = {"default": {"BACKEND": LOCMEM}}
+    assert ids() == ["django_flashcall.E001", "django_flashcall.E003", "django_flashcall.W001"]

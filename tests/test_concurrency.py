@@ -1,0 +1,205 @@
+"""Race-freedom (SPEC §6), with real threads against PostgreSQL row locks.
+
+Each thread has its own database connection (closed at its end); a barrier
+releases them together. SQLite serialises writers, so these run on
+PostgreSQL only (``FLASHCALL_TEST_DB=postgres``, see scripts/runtests.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from django_flashcall.exceptions import (
+    InvalidCode,
+    NoActiveAttempt,
+    RateLimited,
+    TooManyAttempts,
+)
+from django_flashcall.models import CallAttempt, PhoneNumber
+from django_flashcall.services import confirm_code, request_code
+from tests.helpers import wrong
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+PHONE = "79244501003"
+User = get_user_model()
+
+
+def together(n: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``n`` threads released at once; results or exceptions."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # collected and asserted on by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def kinds(results: list[Any]) -> Counter:
+    return Counter(type(r).__name__ for r in results)
+
+
+def test_database_is_postgresql():
+    assert connection.vendor == "postgresql"
+
+
+@pytest.mark.parametrize("threads", [8, 16])
+def test_concurrent_right_codes_verify_exactly_once(flashcall_outbox, threads):
+    attempt = request_code(PHONE)
+    code = flashcall_outbox[-1].code
+
+    results = together(threads, lambda i: confirm_code(PHONE, code))
+
+    assert kinds(results) == {"CallAttempt": 1, "NoActiveAttempt": threads - 1}
+    (winner,) = [r for r in results if isinstance(r, CallAttempt)]
+    assert winner.pk == attempt.pk
+    stored = CallAttempt.objects.get(pk=attempt.pk)
+    assert stored.status == "verified" and stored.checks_used == 0
+    assert User.objects.count() == 1  # one account, not one per thread
+    assert PhoneNumber.objects.get(phone=PHONE).user == winner.user
+
+
+def test_concurrent_right_codes_by_attempt_id_verify_exactly_once(flashcall_outbox):
+    attempt = request_code(PHONE)
+    code = flashcall_outbox[-1].code
+    results = together(
+        10, lambda i: confirm_code(attempt_id=str(attempt.public_id), code=code)
+    )
+    assert kinds(results) == {"CallAttempt": 1, "NoActiveAttempt": 9}
+
+
+@pytest.mark.parametrize("max_checks", [3, 5])
+def test_concurrent_wrong_guesses_never_exceed_max_checks(flashcall_outbox, settings, max_checks):
+    settings.FLASHCALL_MAX_CHECKS = max_checks
+    attempt = request_code(PHONE)
+    code = flashcall_outbox[-1].code
+
+    results = together(20, lambda i: confirm_code(PHONE, wrong(code)))
+
+    assert kinds(results) == {"InvalidCode": max_checks, "TooManyAttempts": 20 - max_checks}
+    left = sorted(r.extra["attempts_left"] for r in results if isinstance(r, InvalidCode))
+    assert left == list(range(max_checks))  # each count handed out once
+    stored = CallAttempt.objects.get(pk=attempt.pk)
+    assert stored.checks_used == max_checks
+    assert stored.status == "exhausted"
+    with pytest.raises(TooManyAttempts):
+        confirm_code(PHONE, code)
+
+
+def test_concurrent_right_and_wrong_codes_keep_the_invariants(flashcall_outbox):
+    attempt = request_code(PHONE)
+    code = flashcall_outbox[-1].code
+
+    results = together(12, lambda i: confirm_code(PHONE, code if i % 2 else wrong(code)))
+
+    counts = kinds(results)
+    assert counts["CallAttempt"] <= 1
+    assert counts["InvalidCode"] <= 3
+    assert set(counts) <= {"CallAttempt", "InvalidCode", "NoActiveAttempt", "TooManyAttempts"}
+    stored = CallAttempt.objects.get(pk=attempt.pk)
+    assert stored.checks_used <= 3
+    assert (stored.status == "verified") == (counts["CallAttempt"] == 1)
+
+
+def test_concurrent_requests_for_one_phone_place_one_call(flashcall_outbox):
+    spellings = ["+7 (924) 450-10-03", "89244501003", "9244501003", "79244501003"]
+
+    results = together(8, lambda i: request_code(spellings[i % 4]))
+
+    assert len(flashcall_outbox) == 1
+    assert kinds(results) == {"CallAttempt": 1, "RateLimited": 7}
+    assert CallAttempt.objects.filter(status="pending").count() == 1
+    assert CallAttempt.objects.filter(status="refused").count() == 7
+    assert all(r.retry_after >= 1 for r in results if isinstance(r, RateLimited))
+
+
+def test_concurrent_requests_never_pass_the_site_budget(flashcall_outbox, settings):
+    settings.FLASHCALL_DAILY_BUDGET = 3
+
+    results = together(10, lambda i: request_code(f"7916{i:07d}"))
+
+    calls = len(flashcall_outbox)
+    assert 1 <= calls <= 3
+    assert kinds(results) == {"CallAttempt": calls, "RateLimited": 10 - calls}
+    assert {r.reason for r in results if isinstance(r, RateLimited)} == {"daily_budget"}
+    assert CallAttempt.objects.filter(status="pending").count() == calls
+    assert CallAttempt.objects.filter(status="refused", reason="daily_budget").count() == 10 - calls
+
+
+@pytest.mark.xfail(
+    strict=False,  # the race loses a call in about 1 run in 10; see test_limits for a sure repro
+    reason="BUG: limits.budget_reservation counts a call twice between its row insert and "
+    "the release of its in-flight reservation, so concurrent requests may be refused "
+    "while the budget has room (tests/test_limits.py::"
+    "test_budget_does_not_count_a_finished_call_twice reproduces it deterministically)",
+)
+def test_concurrent_requests_use_exactly_the_site_budget(flashcall_outbox, settings):
+    settings.FLASHCALL_DAILY_BUDGET = 3
+
+    results = together(10, lambda i: request_code(f"7916{i:07d}"))
+
+    assert len(flashcall_outbox) == 3
+    assert kinds(results) == {"CallAttempt": 3, "RateLimited": 7}
+
+
+def test_concurrent_requests_never_pass_the_budget(flashcall_outbox, settings):
+    # Waves of requests: however they interleave, the total never passes the budget.
+    settings.FLASHCALL_DAILY_BUDGET = 5
+    for wave in range(3):
+        together(8, lambda i, wave=wave: _try_request(f"791{wave}{i:07d}"))
+        assert len(flashcall_outbox) <= 5
+    assert CallAttempt.objects.filter(status="pending").count() == len(flashcall_outbox)
+
+
+def _try_request(number: str) -> Any:
+    try:
+        return request_code(number)
+    except RateLimited as error:
+        return error
+
+
+def test_phone_lock_holds_under_concurrent_wrong_guesses(flashcall_outbox, settings):
+    settings.FLASHCALL_PHONE_MAX_FAILURES = 4
+    settings.FLASHCALL_RESEND_COOLDOWN = 0
+    request_code(PHONE)
+    for _ in range(3):  # 3 of the phone's 4 wrong codes, on a first attempt
+        with pytest.raises(InvalidCode):
+            confirm_code(PHONE, wrong(flashcall_outbox[-1].code))
+    attempt = request_code(PHONE)  # a new call does not reset the phone's count
+    code = flashcall_outbox[-1].code
+
+    results = together(12, lambda i: confirm_code(PHONE, wrong(code)))
+
+    # One wrong code was left to the phone: exactly one may be counted.
+    assert kinds(results) == {"InvalidCode": 1, "TooManyAttempts": 11}
+    assert CallAttempt.objects.get(pk=attempt.pk).checks_used == 1
+    with pytest.raises(TooManyAttempts):
+        confirm_code(PHONE, code)
+
+
+def test_no_active_attempt_is_what_losers_see(flashcall_outbox):
+    request_code(PHONE)
+    code = flashcall_outbox[-1].code
+    confirm_code(PHONE, code)
+    results = together(8, lambda i: confirm_code(PHONE, code))
+    assert all(isinstance(r, NoActiveAttempt) for r in results)

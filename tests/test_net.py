@@ -1,0 +1,135 @@
+"""The client IP (rate limits, the attempt log): X-Forwarded-For is written by
+the client and is trusted only as far as the site says it runs proxies."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import RequestFactory
+
+from django_flashcall.net import client_ip, ratelimit_key
+
+CLIENT = "203.0.113.7"
+PROXY = "10.0.0.2"
+
+
+def make(remote: str | None = PROXY, **meta: str):
+    request = RequestFactory().get("/", **meta)
+    if remote is None:
+        del request.META["REMOTE_ADDR"]
+    else:
+        request.META["REMOTE_ADDR"] = remote
+    return request
+
+
+def test_remote_addr_by_default():
+    assert client_ip(make(CLIENT)) == CLIENT
+
+
+@pytest.mark.parametrize("forwarded", [CLIENT, f"1.2.3.4, {CLIENT}", "garbage", ""])
+def test_x_forwarded_for_is_ignored_by_default(forwarded):
+    assert client_ip(make(PROXY, HTTP_X_FORWARDED_FOR=forwarded)) == PROXY
+
+
+def test_x_real_ip_is_ignored_by_default():
+    assert client_ip(make(PROXY, HTTP_X_REAL_IP=CLIENT)) == PROXY
+
+
+# --------------------------------------------------------------------------- proxies
+
+
+def test_one_trusted_proxy_uses_the_address_it_appended(settings):
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 1
+    # The client wrote "6.6.6.6" itself; our proxy appended what it saw.
+    request = make(PROXY, HTTP_X_FORWARDED_FOR=f"6.6.6.6, {CLIENT}")
+    assert client_ip(request) == CLIENT
+
+
+def test_two_trusted_proxies(settings):
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 2
+    request = make(PROXY, HTTP_X_FORWARDED_FOR=f"6.6.6.6, {CLIENT}, 10.0.0.1")
+    assert client_ip(request) == CLIENT
+
+
+def test_fewer_hops_than_trusted_proxies_falls_back_to_remote_addr(settings):
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 3
+    assert client_ip(make(PROXY, HTTP_X_FORWARDED_FOR=f"6.6.6.6, {CLIENT}")) == PROXY
+
+
+def test_missing_header_with_trusted_proxy_falls_back(settings):
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 1
+    assert client_ip(make(PROXY)) == PROXY
+
+
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        "not-an-ip",
+        "unknown",
+        f"{CLIENT}:1234",
+        "999.1.1.1",
+        "<script>",
+        ",,,",
+        " , ",
+        "x" * 10_000,
+        f"{CLIENT}\x00",
+        "1.2.3.4, " * 2_000 + "bogus",
+    ],
+)
+def test_garbage_forwarded_values_fall_back_to_remote_addr(settings, forwarded):
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 1
+    assert client_ip(make(PROXY, HTTP_X_FORWARDED_FOR=forwarded)) == PROXY
+
+
+def test_spaces_and_empty_items_are_tolerated(settings):
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 1
+    assert client_ip(make(PROXY, HTTP_X_FORWARDED_FOR=f" , 6.6.6.6 ,  {CLIENT} ")) == CLIENT
+
+
+def test_ipv6_is_normalised(settings):
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 1
+    request = make(PROXY, HTTP_X_FORWARDED_FOR="2001:DB8:0:0::1")
+    assert client_ip(request) == "2001:db8::1"
+    assert client_ip(make("2001:DB8::0001")) == "2001:db8::1"
+
+
+# --------------------------------------------------------------------------- header
+
+
+def test_configured_header_is_used(settings):
+    settings.FLASHCALL_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    request = make(PROXY, HTTP_X_REAL_IP=CLIENT, HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert client_ip(request) == CLIENT
+
+
+@pytest.mark.parametrize("value", ["", "garbage", "1.2.3.4.5", f"{CLIENT}, 6.6.6.6", "x" * 5000])
+def test_garbage_in_the_configured_header_falls_back(settings, value):
+    settings.FLASHCALL_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    assert client_ip(make(PROXY, HTTP_X_REAL_IP=value)) == PROXY
+
+
+def test_configured_header_missing_falls_back(settings):
+    settings.FLASHCALL_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    assert client_ip(make(PROXY)) == PROXY
+
+
+def test_header_wins_over_trusted_proxies(settings):
+    settings.FLASHCALL_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 1
+    request = make(PROXY, HTTP_X_REAL_IP=CLIENT, HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert client_ip(request) == CLIENT
+
+
+# --------------------------------------------------------------------------- no address
+
+
+@pytest.mark.parametrize("remote", [None, "", "garbage", "unix:/tmp/socket"])
+def test_no_valid_address_is_none(remote):
+    request = make(remote)
+    assert client_ip(request) is None
+    assert ratelimit_key("flashcall", request) == "unknown"
+
+
+def test_ratelimit_key_is_the_client_ip(settings):
+    assert ratelimit_key("flashcall", make(CLIENT)) == CLIENT
+    settings.FLASHCALL_TRUSTED_PROXY_COUNT = 1
+    assert ratelimit_key("flashcall", make(PROXY, HTTP_X_FORWARDED_FOR=CLIENT)) == CLIENT

@@ -1,0 +1,655 @@
+"""The rules of SPEC §6, end to end through ``request_code`` / ``confirm_code``.
+
+Calls go through real providers loaded by dotted path: the sandbox (its
+``outbox`` tells which calls were placed and with what code), the fake
+telefon-ip server over HTTP, and the small providers of ``tests.helpers``.
+Time is moved with ``tests.helpers.install_clock``, never slept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from django_flashcall import services, signals
+from django_flashcall.exceptions import (
+    CodeExpired,
+    InvalidCode,
+    InvalidPhone,
+    InvalidRequest,
+    NoActiveAttempt,
+    ProviderUnavailable,
+    RateLimited,
+    TooManyAttempts,
+)
+from django_flashcall.models import CallAttempt, PhoneNumber
+from django_flashcall.providers import InvalidPhoneForProvider, ProviderError
+from django_flashcall.services import confirm_code, hash_code, request_code
+from tests.helpers import (
+    FixedCodeProvider,
+    install_clock,
+    use_failing,
+    use_scripted,
+    wrong,
+)
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "79244501003"
+DAY = 86400
+User = get_user_model()
+
+
+def phone(i: int) -> str:
+    """Distinct valid phones, for tests that must not trip per-phone limits."""
+    return f"7916{i:07d}"
+
+
+def code_for(outbox, number: str = PHONE) -> str:
+    return [call for call in outbox if call.phone == number][-1].code
+
+
+def row(attempt: CallAttempt) -> CallAttempt:
+    return CallAttempt.objects.get(pk=attempt.pk)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return install_clock(monkeypatch)
+
+
+@pytest.fixture
+def outbox(flashcall_outbox):
+    return flashcall_outbox
+
+
+@pytest.fixture
+def scripted(settings, flashcall_outbox):
+    return use_scripted(settings)
+
+
+@pytest.fixture
+def failing(settings):
+    return use_failing(settings)
+
+
+@pytest.fixture
+def received():
+    """Every signal sent, as (signal name, kwargs)."""
+    log: list[tuple[str, dict]] = []
+    receivers = {}
+    for name in ("code_requested", "code_verified", "code_failed"):
+
+        def receiver(sender, _name=name, **kwargs):
+            log.append((_name, kwargs))
+
+        receivers[name] = receiver
+        getattr(signals, name).connect(receiver)
+    yield log
+    for name, receiver in receivers.items():
+        getattr(signals, name).disconnect(receiver)
+
+
+@pytest.fixture
+def compares(monkeypatch):
+    """Record the calls to ``constant_time_compare`` made by the services."""
+    calls = []
+    real = services.constant_time_compare
+
+    def recording(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr("django_flashcall.services.constant_time_compare", recording)
+    return calls
+
+
+# --------------------------------------------------------------------------- request
+
+
+def test_request_places_one_call_and_returns_a_pending_attempt(outbox, clock):
+    attempt = request_code("+7 (924) 450-10-03")
+
+    (call,) = outbox
+    assert call.phone == PHONE
+    stored = row(attempt)
+    assert stored.phone == PHONE
+    assert stored.status == "pending"
+    assert stored.channel == "call"
+    assert stored.created_at == clock.current
+    assert stored.expires_at == clock.current + timedelta(seconds=300)  # default TTL
+    assert stored.provider_id == call.provider_id
+    assert stored.checks_used == 0
+    assert stored.public_id == attempt.public_id
+
+
+def test_code_ttl_setting_is_read_at_use(outbox, clock, settings):
+    settings.FLASHCALL_CODE_TTL = 42
+    attempt = request_code(PHONE)
+    assert row(attempt).expires_at == clock.current + timedelta(seconds=42)
+
+
+def test_sms_fallback_reaches_the_provider_and_the_row(outbox, settings):
+    # Off by default, and a client cannot turn it on (README: SMS-pumping fraud).
+    a = request_code(phone(1))
+    b = request_code(phone(2), sms_fallback=True)
+    settings.FLASHCALL_SMS_FALLBACK = True
+    c = request_code(phone(3))
+    d = request_code(phone(4), sms_fallback=False)  # a client may opt out
+    e = request_code(phone(5), sms_fallback=True)
+    assert [call.sms_fallback for call in outbox] == [False, False, True, False, True]
+    assert [row(x).sms_fallback for x in (a, b, c, d, e)] == [False, False, True, False, True]
+
+
+def test_request_records_client_ip_and_user_agent(outbox):
+    request = RequestFactory().post(
+        "/", REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="x" * 400,
+        HTTP_X_FORWARDED_FOR="198.51.100.1",
+    )
+    attempt = request_code(PHONE, request=request)
+    stored = row(attempt)
+    assert stored.ip == "203.0.113.9"  # X-Forwarded-For is not trusted by default
+    assert stored.user_agent == "x" * 255
+
+
+def test_invalid_phone_places_no_call(outbox):
+    with pytest.raises(InvalidPhone):
+        request_code("+7 495 123-45-67")
+    with pytest.raises(InvalidPhone):
+        request_code(None)
+    assert outbox == []
+
+
+def test_request_answers_alike_for_owned_and_unowned_phones(outbox):
+    owner = User.objects.create_user("owner")
+    PhoneNumber.objects.create(user=owner, phone=phone(1))
+    owned, unowned = request_code(phone(1)), request_code(phone(2))
+    fields = ("status", "channel", "user_id", "reason", "error", "checks_used")
+    assert [getattr(row(owned), f) for f in fields] == [getattr(row(unowned), f) for f in fields]
+    assert row(owned).expires_at - row(owned).created_at == (
+        row(unowned).expires_at - row(unowned).created_at
+    )
+
+
+# --------------------------------------------------------------------------- code storage
+
+
+def test_code_is_stored_only_as_a_keyed_hash(settings):
+    settings.FLASHCALL_PROVIDER = "tests.helpers.FixedCodeProvider"
+    code = FixedCodeProvider.CODE
+    assert code not in PHONE
+    attempt = request_code(PHONE)
+
+    values = CallAttempt.objects.filter(pk=attempt.pk).values().get()
+    for name, value in values.items():
+        text = str(value)
+        assert text != code, name
+        if name not in {"code_hash", "public_id"}:  # random hex may hold any 4 digits
+            assert code not in text, name
+    digest = values["code_hash"]
+    assert digest == hash_code(attempt.public_id, code)
+    assert len(digest) == 64
+    assert digest != hashlib.sha256(code.encode()).hexdigest()
+    assert digest != hashlib.sha256(f"{attempt.public_id}:{code}".encode()).hexdigest()
+
+
+def test_hash_is_bound_to_secret_key(outbox, settings):
+    attempt = request_code(PHONE)
+    code = code_for(outbox)
+    original = settings.SECRET_KEY
+
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    assert hash_code(attempt.public_id, code) != row(attempt).code_hash
+    with pytest.raises(InvalidCode) as info:
+        confirm_code(PHONE, code)
+    assert info.value.extra["attempts_left"] == 2  # counted as a wrong code
+
+    settings.SECRET_KEY = original
+    assert confirm_code(PHONE, code).status == "verified"
+
+
+def test_hash_is_bound_to_the_attempt():
+    a, b = uuid.uuid4(), uuid.uuid4()
+    assert hash_code(a, "1234") != hash_code(b, "1234")
+    assert hash_code(a, "1234") != hash_code(a, "1235")
+    assert hash_code(a, "1234") == hash_code(str(a), "1234")
+
+
+def test_codes_are_compared_in_constant_time(outbox, compares):
+    attempt = request_code(PHONE)
+    code = code_for(outbox)
+
+    with pytest.raises(InvalidCode):
+        confirm_code(PHONE, wrong(code))
+    confirm_code(PHONE, code)
+
+    stored_hash = row(attempt).code_hash
+    assert compares == [
+        (hash_code(attempt.public_id, wrong(code)), stored_hash),
+        (hash_code(attempt.public_id, code), stored_hash),
+    ]
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+def test_code_works_until_its_ttl(outbox, clock):
+    request_code(PHONE)
+    clock.advance(299)
+    assert confirm_code(PHONE, code_for(outbox)).status == "verified"
+
+
+@pytest.mark.parametrize("late", [300, 301, DAY])
+def test_expiry_is_checked_before_the_code_is_compared(outbox, clock, compares, late):
+    attempt = request_code(PHONE)
+    clock.advance(late)
+
+    with pytest.raises(CodeExpired):
+        confirm_code(PHONE, code_for(outbox))
+
+    assert compares == []  # never compared
+    stored = row(attempt)
+    assert stored.checks_used == 0
+    assert stored.status == "expired"
+    assert stored.user_id is None
+    with pytest.raises(CodeExpired):  # and stays expired
+        confirm_code(PHONE, code_for(outbox))
+
+
+def test_expired_code_fails_even_after_expires_at_is_moved_into_the_past(outbox):
+    attempt = request_code(PHONE)
+    CallAttempt.objects.filter(pk=attempt.pk).update(
+        expires_at=row(attempt).created_at - timedelta(seconds=1)
+    )
+    with pytest.raises(CodeExpired):
+        confirm_code(PHONE, code_for(outbox))
+    assert row(attempt).checks_used == 0
+
+
+# --------------------------------------------------------------------------- single use
+
+
+def test_a_code_is_single_use(outbox):
+    request_code(PHONE)
+    code = code_for(outbox)
+    attempt = confirm_code(PHONE, code)
+    assert attempt.status == "verified"
+    assert row(attempt).verified_at is not None
+
+    with pytest.raises(NoActiveAttempt):
+        confirm_code(PHONE, code)
+    with pytest.raises(NoActiveAttempt):
+        confirm_code(attempt_id=str(attempt.public_id), code=code)
+
+
+# --------------------------------------------------------------------------- code format
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["12a4", "123", "12345", "١٢٣٤", "۱۲۳۴", "１２３４", "", "    ", "12 34", "+123", "-123",
+     "12.3", "1,23", "0x12", "1234\x00", "12\u200b34", "1" * 10_000, 1234, 1234.0, None, True,
+     b"1234", ["1234"], {"code": "1234"}],
+)
+def test_malformed_code_is_invalid_and_costs_no_check(outbox, compares, garbage):
+    attempt = request_code(PHONE)
+
+    with pytest.raises(InvalidCode) as info:
+        confirm_code(PHONE, garbage)
+
+    assert info.value.code == "invalid_code"
+    assert info.value.extra["attempts_left"] == 3
+    assert row(attempt).checks_used == 0
+    assert row(attempt).status == "pending"
+    assert compares == []
+    # Still all the checks left: the right code works.
+    assert confirm_code(PHONE, code_for(outbox)).status == "verified"
+
+
+def test_many_malformed_codes_never_exhaust_the_attempt(outbox, settings):
+    settings.FLASHCALL_PHONE_MAX_FAILURES = 2
+    request_code(PHONE)
+    for garbage in ["abcd", "123", "12345", "١٢٣٤"] * 5:
+        with pytest.raises(InvalidCode):
+            confirm_code(PHONE, garbage)
+    assert confirm_code(PHONE, code_for(outbox)).status == "verified"
+
+
+@pytest.mark.parametrize("spaced", [" {} ", "{}  ", "  {}", "{}\n"])
+def test_surrounding_spaces_are_stripped(outbox, spaced):
+    request_code(PHONE)
+    assert confirm_code(PHONE, spaced.format(code_for(outbox))).status == "verified"
+
+
+# --------------------------------------------------------------------------- wrong codes
+
+
+@pytest.mark.parametrize("max_checks", [1, 3, 5])
+def test_kth_wrong_code_leaves_max_minus_k(outbox, settings, max_checks):
+    settings.FLASHCALL_MAX_CHECKS = max_checks
+    attempt = request_code(PHONE)
+    code = code_for(outbox)
+
+    for k in range(1, max_checks + 1):
+        with pytest.raises(InvalidCode) as info:
+            confirm_code(PHONE, wrong(code))
+        assert info.value.extra["attempts_left"] == max_checks - k
+        assert row(attempt).checks_used == k
+
+    assert row(attempt).status == "exhausted"
+    for late in [code, wrong(code), "garbage"]:  # dead: the right code included
+        with pytest.raises(TooManyAttempts) as info:
+            confirm_code(PHONE, late)
+        assert info.value.status == 429
+    assert row(attempt).checks_used == max_checks
+    assert row(attempt).user_id is None
+
+
+def test_exhausted_attempt_by_attempt_id(outbox):
+    attempt = request_code(PHONE)
+    code = code_for(outbox)
+    for _ in range(3):
+        with pytest.raises(InvalidCode):
+            confirm_code(attempt_id=str(attempt.public_id), code=wrong(code))
+    with pytest.raises(TooManyAttempts):
+        confirm_code(attempt_id=str(attempt.public_id), code=code)
+
+
+# --------------------------------------------------------------------------- superseded codes
+
+
+def test_a_new_call_expires_the_previous_code(outbox, clock):
+    old = request_code(PHONE)
+    old_code = code_for(outbox)
+    clock.advance(61)
+    new = request_code(PHONE)
+    new_code = code_for(outbox)
+
+    assert row(old).status == "expired"
+    with pytest.raises(CodeExpired):
+        confirm_code(attempt_id=str(old.public_id), code=old_code)
+    if old_code != new_code:  # 1 in 10,000 the sandbox repeats a code
+        with pytest.raises(InvalidCode):
+            confirm_code(PHONE, old_code)
+    assert confirm_code(PHONE, new_code).pk == new.pk
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def test_every_attempt_leaves_a_row_with_its_reason(scripted, clock):
+    request_code(PHONE)
+    confirm_code(PHONE, code_for(scripted.outbox))
+    with pytest.raises(RateLimited):
+        request_code(PHONE)
+    scripted.failure = ProviderError("server_error", "the provider answered HTTP 502")
+    with pytest.raises(ProviderUnavailable):
+        request_code(phone(1))
+
+    rows = list(CallAttempt.objects.order_by("pk").values_list("phone", "status", "reason"))
+    assert rows == [
+        (PHONE, "verified", ""),
+        (PHONE, "refused", "cooldown"),
+        (phone(1), "failed", "server_error"),
+    ]
+
+
+def test_provider_failure_keeps_everything(scripted, clock, received, settings):
+    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.5", HTTP_USER_AGENT="agent/1")
+    first = request_code(PHONE)
+    code = code_for(scripted.outbox)
+    clock.advance(61)
+
+    scripted.failure = ProviderError("server_error", "the provider answered HTTP 500")
+    settings.FLASHCALL_SMS_FALLBACK = True
+    with pytest.raises(ProviderUnavailable) as info:
+        request_code(PHONE, request=request)
+    assert info.value.status == 503
+    assert info.value.reason == "server_error"
+
+    failed = CallAttempt.objects.order_by("-pk").first()
+    assert failed.status == "failed"
+    assert failed.reason == "server_error"
+    assert failed.error == "the provider answered HTTP 500"
+    assert (failed.phone, failed.ip, failed.user_agent, failed.sms_fallback) == (
+        PHONE, "203.0.113.5", "agent/1", True
+    )
+    assert failed.code_hash == ""
+    # The code already delivered still works: a failed resend supersedes nothing.
+    assert row(first).status == "pending"
+    assert confirm_code(PHONE, code).pk == first.pk
+    failed_signals = [kw for name, kw in received if name == "code_failed"]
+    assert failed_signals[0]["attempt"].pk == failed.pk
+    assert failed_signals[0]["error"] is info.value
+
+
+def test_provider_rejecting_the_phone_is_invalid_phone_and_trips_no_breaker(scripted, settings):
+    settings.FLASHCALL_BREAKER_THRESHOLD = 2
+    scripted.failure = InvalidPhoneForProvider("provider 400: does not match the format")
+    for i in range(4):
+        with pytest.raises(InvalidPhone):
+            request_code(phone(i))
+    assert len(scripted.calls) == 4  # the breaker never opened
+    assert set(CallAttempt.objects.values_list("status", "reason")) == {("failed", "rejected")}
+
+
+def test_fake_telefonip_server_error_is_provider_unavailable(fake_telefonip, clock):
+    fake_telefonip.set_fault("server_error")
+    with pytest.raises(ProviderUnavailable):
+        request_code(PHONE)
+    failed = CallAttempt.objects.get()
+    assert (failed.status, failed.reason) == ("failed", "server_error")
+    assert fake_telefonip.token not in failed.error
+
+    clock.advance(61)
+    fake_telefonip.set_fault(None)
+    attempt = request_code(PHONE)
+    assert confirm_code(PHONE, fake_telefonip.last_code(PHONE)).pk == attempt.pk
+
+
+# --------------------------------------------------------------------------- logging
+
+
+def test_unauthorized_is_logged_at_error(failing, caplog):
+    failing.reason = "unauthorized"  # use_failing resets it for the next test
+    with caplog.at_level(logging.DEBUG, logger="django_flashcall"):
+        with pytest.raises(ProviderUnavailable):
+            request_code(PHONE)
+    errors = [
+        r for r in caplog.records if r.name == "django_flashcall" and r.levelno == logging.ERROR
+    ]
+    assert len(errors) == 1
+    assert CallAttempt.objects.get().reason == "unauthorized"
+
+
+def test_server_error_is_not_logged_at_error(failing, caplog):
+    with caplog.at_level(logging.DEBUG, logger="django_flashcall"):
+        with pytest.raises(ProviderUnavailable):
+            request_code(PHONE)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_real_401_from_fake_telefonip_is_logged_at_error_without_token(
+    fake_telefonip, settings, caplog
+):
+    settings.FLASHCALL_API_TOKEN = "wrong-token-0123456789"
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(ProviderUnavailable) as info:
+            request_code(PHONE)
+    errors = [
+        r for r in caplog.records if r.name == "django_flashcall" and r.levelno == logging.ERROR
+    ]
+    assert len(errors) == 1
+    assert "wrong-token-0123456789" not in caplog.text
+    assert "wrong-token-0123456789" not in str(info.value)
+    assert "wrong-token-0123456789" not in CallAttempt.objects.get().error
+
+
+def test_the_code_is_never_logged_at_info_or_above(settings, caplog, clock):
+    settings.FLASHCALL_PROVIDER = "tests.helpers.FixedCodeProvider"
+    code = FixedCodeProvider.CODE
+    with caplog.at_level(logging.DEBUG):
+        request_code(PHONE)
+        with pytest.raises(InvalidCode):
+            confirm_code(PHONE, wrong(code))
+        with pytest.raises(RateLimited):
+            request_code(PHONE)
+        confirm_code(PHONE, code)
+        with pytest.raises(NoActiveAttempt):
+            confirm_code(PHONE, code)
+    for record in caplog.records:
+        if record.levelno >= logging.INFO:
+            assert code not in record.getMessage(), record.getMessage()
+
+
+# --------------------------------------------------------------------------- signals
+
+
+def test_signals_carry_the_attempt(outbox, received):
+    request = RequestFactory().post("/")
+    attempt = request_code(PHONE, request=request)
+    code = code_for(outbox)
+    with pytest.raises(InvalidCode) as wrong_info:
+        confirm_code(PHONE, wrong(code), request=request)
+    verified = confirm_code(PHONE, code, request=request)
+    with pytest.raises(RateLimited) as limited:
+        request_code(PHONE)
+
+    names = [name for name, _ in received]
+    assert names == ["code_requested", "code_failed", "code_verified", "code_failed"]
+    requested, failed, ok, refused = (kw for _, kw in received)
+    assert requested["attempt"].pk == attempt.pk
+    assert requested["attempt"].status == "pending"
+    assert requested["request"] is request
+    assert failed["attempt"].pk == attempt.pk
+    assert failed["error"] is wrong_info.value
+    assert ok["attempt"].pk == verified.pk
+    assert ok["attempt"].status == "verified"
+    assert ok["user"] == verified.user and ok["user"] is not None
+    assert refused["attempt"].status == "refused"
+    assert refused["error"] is limited.value
+
+
+def test_breaker_refusal_sends_code_failed(failing, settings, received):
+    settings.FLASHCALL_BREAKER_THRESHOLD = 1
+    with pytest.raises(ProviderUnavailable):
+        request_code(phone(1))
+    with pytest.raises(ProviderUnavailable):
+        request_code(phone(2))
+    reasons = [kw["attempt"].reason for name, kw in received if name == "code_failed"]
+    assert reasons == ["server_error", "breaker_open"]
+
+
+# --------------------------------------------------------------------------- attempt id
+
+
+def test_confirm_by_attempt_id(outbox):
+    attempt = request_code(PHONE)
+    done = confirm_code(attempt_id=str(attempt.public_id), code=code_for(outbox))
+    assert done.pk == attempt.pk and done.status == "verified"
+
+
+def test_confirm_by_attempt_id_as_uuid_and_with_matching_phone(outbox):
+    attempt = request_code(PHONE)
+    code = code_for(outbox)
+    with pytest.raises(InvalidCode):
+        confirm_code("8 924 450-10-03", wrong(code), attempt_id=attempt.public_id)
+    done = confirm_code("8 924 450-10-03", code, attempt_id=attempt.public_id)
+    assert done.pk == attempt.pk
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["not-a-uuid", "", "1234", "../../", "0" * 33, 42, ["x"], {"id": 1}, 1.5, b"x"]
+)
+def test_malformed_attempt_id_is_invalid_request(outbox, bad_id):
+    attempt = request_code(PHONE)
+    with pytest.raises(InvalidRequest) as info:
+        confirm_code(attempt_id=bad_id, code=code_for(outbox))
+    assert info.value.code == "invalid_request"
+    assert row(attempt).checks_used == 0 and row(attempt).status == "pending"
+
+
+def test_attempt_id_with_another_phone_is_no_active_attempt(outbox):
+    attempt = request_code(PHONE)
+    code = code_for(outbox)
+    with pytest.raises(NoActiveAttempt):
+        confirm_code(phone(1), code, attempt_id=str(attempt.public_id))
+    assert row(attempt).checks_used == 0
+    assert confirm_code(PHONE, code, attempt_id=str(attempt.public_id)).pk == attempt.pk
+
+
+def test_unknown_attempt_id_or_phone_is_no_active_attempt(outbox):
+    request_code(PHONE)
+    with pytest.raises(NoActiveAttempt):
+        confirm_code(attempt_id=str(uuid.uuid4()), code="1234")
+    with pytest.raises(NoActiveAttempt):
+        confirm_code(phone(1), "1234")
+
+
+def test_refused_and_failed_rows_are_not_confirmable(scripted, clock):
+    scripted.failure = ProviderError("server_error")
+    with pytest.raises(ProviderUnavailable):
+        request_code(PHONE)
+    failed = CallAttempt.objects.get()
+    with pytest.raises(NoActiveAttempt):
+        confirm_code(attempt_id=str(failed.public_id), code="1234")
+    with pytest.raises(NoActiveAttempt):
+        confirm_code(PHONE, "1234")
+
+
+def test_confirm_needs_a_phone_or_an_attempt_id():
+    with pytest.raises(InvalidRequest):
+        confirm_code(None, "1234")
+    with pytest.raises(InvalidPhone):
+        confirm_code("not a phone", "1234")
+    with pytest.raises(InvalidPhone):
+        confirm_code(79244501003, "1234")
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def _measure(func):
+    with CaptureQueriesContext(connection) as ctx:
+        result = func()
+    return result, len(ctx.captured_queries)
+
+
+def _raises(error, *args):
+    with pytest.raises(error):
+        confirm_code(*args)
+
+
+def test_query_counts(outbox, clock, django_assert_max_num_queries):
+    """Measured counts print with ``-s``; the limits below are those measurements."""
+    owner = User.objects.create_user("owner")
+    PhoneNumber.objects.create(user=owner, phone=PHONE)
+
+    _, first_request = _measure(lambda: request_code(PHONE))
+    clock.advance(61)
+    _, resend = _measure(lambda: request_code(PHONE))  # also expires the pending attempt
+    _, existing = _measure(lambda: confirm_code(PHONE, code_for(outbox)))
+    request_code(phone(1))
+    _, new_user = _measure(lambda: confirm_code(phone(1), code_for(outbox, phone(1))))
+    request_code(phone(2))
+    bad = wrong(code_for(outbox, phone(2)))
+    _, wrong_code = _measure(lambda: _raises(InvalidCode, phone(2), bad))
+    print(
+        f"\n[queries] request_code first={first_request} resend={resend}; "
+        f"confirm_code existing user={existing} new user={new_user} wrong code={wrong_code} "
+        f"({connection.vendor}; inside the test transaction, savepoints included)"
+    )
+
+    clock.advance(61)
+    with django_assert_max_num_queries(3):
+        request_code(PHONE)
+    with django_assert_max_num_queries(5):
+        confirm_code(PHONE, code_for(outbox))
