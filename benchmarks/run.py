@@ -164,6 +164,7 @@ class Gunicorn:
             "django.core.wsgi:get_wsgi_application()",
         ]  # fmt: skip
         self.env = env
+        self.tree = tree
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -175,7 +176,7 @@ class Gunicorn:
             self.proc = subprocess.Popen(
                 self.cmd,
                 env=self.env,
-                cwd=ROOT,
+                cwd=self.tree,  # `python -m` puts the working directory first on sys.path
                 stdin=subprocess.DEVNULL,
                 stdout=logf,
                 stderr=subprocess.STDOUT,

@@ -54,3 +54,28 @@ def ratelimit_key(group: str, request: HttpRequest) -> str:
     if ":" in ip:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
     return ip
+
+
+# One IP budget per door pair: the JSON API and the HTML pages share these.
+REQUEST_GROUP = "django_flashcall.request"
+CONFIRM_GROUP = "django_flashcall.confirm"
+
+
+def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
+    """The per-IP rate of SPEC §3 (``FLASHCALL_<setting>``) through
+    django-ratelimit with a callable key, raised as our ``RateLimited`` 429:
+    django-ratelimit's own ``Ratelimited`` is a PermissionDenied, a 403."""
+    from django_ratelimit.core import get_usage
+
+    from .exceptions import RateLimited
+
+    usage = get_usage(
+        request,
+        group=group,
+        key=ratelimit_key,
+        rate=getattr(flashcall_settings, setting),
+        method=["POST"],
+        increment=True,
+    )
+    if usage is not None and usage["should_limit"]:
+        raise RateLimited(retry_after=usage["time_left"], reason="ip")

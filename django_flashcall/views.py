@@ -22,37 +22,17 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
-from django_ratelimit.core import get_usage
 
 from . import clock, services
 from .conf import flashcall_settings
-from .exceptions import FlashCallError, InvalidCode, InvalidPhone, RateLimited
+from .exceptions import FlashCallError, InvalidCode, InvalidPhone
 from .forms import CodeForm, PhoneForm, ResendForm
 from .login import BACKEND, can_log_in
 from .models import CallAttempt
-from .net import ratelimit_key
+from .net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
 from .phone import pretty
 
 SESSION_KEY = "django_flashcall"
-# The JSON API's groups: a client gets one IP budget, whichever door it uses.
-REQUEST_GROUP = "django_flashcall.request"
-CONFIRM_GROUP = "django_flashcall.confirm"
-
-
-def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
-    """The per-IP rate of SPEC §3, answered as ``RateLimited`` (not a 403)."""
-    usage = get_usage(
-        request,
-        group=group,
-        key=ratelimit_key,
-        rate=getattr(flashcall_settings, setting),
-        method=["POST"],
-        increment=True,
-    )
-    if usage is not None and usage["should_limit"]:
-        raise RateLimited(retry_after=usage["time_left"], reason="ip")
-
-
 def wait_clock(seconds: int) -> str:
     """``57`` → ``0:57``, ``3725`` → ``1:02:05`` (the JavaScript countdown's format)."""
     hours, rest = divmod(max(0, int(seconds)), 3600)

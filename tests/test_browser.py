@@ -4,7 +4,7 @@ The example site runs as its own server process (tests/browser_helpers.py)
 with the SandboxProvider, which shows the simulated caller on the code page:
 the test reads that number off the screen like a person would read their
 phone. Screenshots of every step go to test-artifacts/browser/; the admin
-monitoring page, when it exists, to docs/admin-monitoring.png (for the README).
+monitoring page to docs/admin-monitoring.png (for the README) when FLASHCALL_UPDATE_DOCS is set.
 
 Chromium must be /usr/bin/chromium (Debian's), or ``chromium`` on PATH;
 ``playwright install`` is not used. Without it the tests skip, except under
@@ -307,14 +307,11 @@ def test_admin_monitoring_screenshot(tab_factory, server):
         page.locator("input[type=submit]").click()
     tab.shot("13-admin-index")
 
-    probe = tab.context.request.get(server.url + MONITOR)
-    if probe.status == 404:
-        pytest.skip(f"no admin monitoring page at {MONITOR} yet")
-    assert probe.status == 200, probe.status
     response = tab.goto(MONITOR)
     assert response is not None and response.status == 200
     page.wait_for_load_state("networkidle")
     tab.shot("14-admin-monitoring")
-    DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)
+    if os.environ.get("FLASHCALL_UPDATE_DOCS"):  # refresh the README's picture
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)
     assert tab.errors == [], "the monitoring page logged errors"

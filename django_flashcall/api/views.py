@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.middleware.csrf import get_token
-from django_ratelimit.core import get_usage
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -18,9 +17,9 @@ from rest_framework.views import APIView
 
 from .. import services
 from ..conf import flashcall_settings
-from ..exceptions import FlashCallError, RateLimited
+from ..exceptions import FlashCallError
 from ..login import log_in
-from ..net import ratelimit_key
+from ..net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
 from . import errors
 from .parsers import StrictJSONParser, check_length
 from .schema import confirm_schema, request_schema, view_schema
@@ -60,29 +59,15 @@ class FlashCallAPIView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method == "POST":
-            self.check_ip_rate(request)
+            check_ip_rate(request._request, self.ratelimit_group, self.ratelimit_setting)
             check_length(request.META)  # before anything reads the body
-
-    def check_ip_rate(self, request: Request) -> None:
-        """django-ratelimit with a callable key, answered as our 429 (its own
-        ``Ratelimited`` is a PermissionDenied, a 403)."""
-        usage = get_usage(
-            request._request,
-            group=self.ratelimit_group,
-            key=ratelimit_key,
-            rate=getattr(flashcall_settings, self.ratelimit_setting),
-            method=["POST"],
-            increment=True,
-        )
-        if usage is not None and usage["should_limit"]:
-            raise RateLimited(retry_after=usage["time_left"], reason="ip")
 
 
 @request_schema
 class RequestCodeView(FlashCallAPIView):
     """Place a flash call. The code is the last 4 digits of the calling number."""
 
-    ratelimit_group = "django_flashcall.request"
+    ratelimit_group = REQUEST_GROUP
     ratelimit_setting = "RATELIMIT_REQUEST"
     serializer_class = RequestCodeSerializer
 
@@ -112,7 +97,7 @@ class RequestCodeView(FlashCallAPIView):
 class ConfirmCodeView(FlashCallAPIView):
     """Check the code; log in per FLASHCALL_LOGIN."""
 
-    ratelimit_group = "django_flashcall.confirm"
+    ratelimit_group = CONFIRM_GROUP
     ratelimit_setting = "RATELIMIT_CONFIRM"
     serializer_class = ConfirmCodeSerializer
 
