@@ -194,6 +194,7 @@ def confirm_code(
     *,
     attempt_id: str | uuid.UUID | None = None,
     request: HttpRequest | None = None,
+    create_user: bool | None = None,
 ) -> CallAttempt:
     """Check ``code`` against the phone's newest attempt (or ``attempt_id``).
 
@@ -201,13 +202,18 @@ def confirm_code(
     ``attempts_left``), ``CodeExpired``, ``TooManyAttempts``,
     ``NoActiveAttempt``, ``InvalidPhone`` or ``InvalidRequest``. The check is
     counted in the same transaction, under a row lock, as the comparison.
+
+    ``create_user``: whether an unknown phone gets a new user; by default
+    ``FLASHCALL_CREATE_USERS``, but never in ``FLASHCALL_LOGIN = "none"``.
     """
     if isinstance(attempt_id, uuid.UUID):
         attempt_id = str(attempt_id)
     where = _locate(phone, attempt_id)
     current = _client(request).get("user")
+    if create_user is None:
+        create_user = bool(flashcall_settings.CREATE_USERS) and flashcall_settings.LOGIN != "none"
     with transaction.atomic():
-        attempt, error = _confirm_locked(where, code, current)
+        attempt, error = _confirm_locked(where, code, current, create_user)
     if error is not None:
         # Raised after the transaction commits: a counted wrong code must stick.
         signals.code_failed.send(CallAttempt, attempt=attempt, request=request, error=error)
@@ -218,7 +224,7 @@ def confirm_code(
 
 
 def _confirm_locked(
-    where: Q, raw_code: object, current: Any
+    where: Q, raw_code: object, current: Any, create_user: bool
 ) -> tuple[CallAttempt | None, FlashCallError | None]:
     at = now()
     max_checks = flashcall_settings.MAX_CHECKS
@@ -246,9 +252,8 @@ def _confirm_locked(
     if code is None:  # cannot be a guess: costs no check
         return attempt, InvalidCode(attempts_left=max_checks - attempt.checks_used)
     if constant_time_compare(hash_code(attempt.public_id, code), attempt.code_hash):
-        create = bool(flashcall_settings.CREATE_USERS) and flashcall_settings.LOGIN != "none"
         try:
-            user = users.resolve(attempt.phone, current, create=create)
+            user = users.resolve(attempt.phone, current, create=create_user)
         except PhoneTaken as error:
             return attempt, error
         # Conditional on PENDING: of N concurrent right codes exactly one wins,

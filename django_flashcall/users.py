@@ -54,28 +54,35 @@ def attach(user: Any, phone: str) -> None:
 
 
 def create_for_phone(phone: str) -> AbstractBaseUser:
-    """A new user with no usable password, owning ``phone``."""
+    """A new user with no usable password, owning ``phone``.
+
+    The username is the phone (or, if some account already holds that
+    username, the phone and a timestamp): the insert is tried first and the
+    IntegrityError tells, which saves a query on the usual path.
+    """
+    for username in (phone, f"{phone}-{now().strftime('%Y%m%d%H%M%S%f')}"):
+        try:
+            return _create(phone, username)
+        except IntegrityError:
+            # A concurrent confirm of the same phone created it: use theirs.
+            existing = owner_of(phone)
+            if existing is not None:
+                return existing
+    raise PhoneTaken(reason="username")
+
+
+def _create(phone: str, username: str) -> AbstractBaseUser:
     User = get_user_model()
-    username_field = User.USERNAME_FIELD
     field = _field()
     extra: dict[str, Any] = {}
-    if field and field != username_field:
+    if field and field != User.USERNAME_FIELD:
         extra[field] = phone
-    username = phone
-    manager = User._default_manager
-    if username_field != field and manager.filter(**{username_field: username}).exists():
-        username = f"{phone}-{now().strftime('%Y%m%d%H%M%S%f')}"
-    try:
-        with transaction.atomic():
-            user = manager.create_user(**{username_field: username}, password=None, **extra)
-            if not field:
-                PhoneNumber.objects.create(user=user, phone=phone, verified_at=now())
-    except IntegrityError:
-        # A concurrent confirm of the same phone created it: use theirs.
-        existing = owner_of(phone)
-        if existing is None:
-            raise
-        return existing
+    with transaction.atomic():
+        user = User._default_manager.create_user(
+            **{User.USERNAME_FIELD: username}, password=None, **extra
+        )
+        if not field:
+            PhoneNumber.objects.create(user=user, phone=phone, verified_at=now())
     return user
 
 

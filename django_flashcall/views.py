@@ -33,6 +33,8 @@ from .net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
 from .phone import pretty
 
 SESSION_KEY = "django_flashcall"
+
+
 def wait_clock(seconds: int) -> str:
     """``57`` → ``0:57``, ``3725`` → ``1:02:05`` (the JavaScript countdown's format)."""
     hours, rest = divmod(max(0, int(seconds)), 3600)
@@ -156,6 +158,8 @@ class ConfirmView(View):
                     form.cleaned_data["code"],
                     attempt_id=self.state["attempt"],
                     request=request,
+                    # The pages always log in, whatever FLASHCALL_LOGIN says.
+                    create_user=bool(flashcall_settings.CREATE_USERS),
                 )
                 return self.succeed(request, attempt)
         except FlashCallError as error:
