@@ -661,7 +661,9 @@ def render(
     total_errors = sum(errors.values())
     out.append(f"- errors: {total_errors}; runs with lost attempts (rows ≠ requests): {len(lost)}")
 
-    h("Queries of one traced flow")
+    h("Queries of one traced flow (SQL cut at 200 characters)")
+    if markdown:
+        out.append("```")
     seen = set()
     for r in results:
         if r.scenario in seen:
@@ -672,6 +674,8 @@ def render(
             for part in r.trace.get(endpoint, "").split(" || "):
                 if part:
                     out.append(f"    {part}")
+    if markdown:
+        out.append("```")
     if any(r.profile for r in results) and not markdown:
         for r in results:
             if r.profile:

@@ -26,8 +26,12 @@ def _cache() -> BaseCache:
     return caches[flashcall_settings.CACHE_ALIAS]
 
 
-def check() -> int:
-    """0 if a call may go ahead, else the seconds until the next probe."""
+def check(*, claim: bool = True) -> int:
+    """0 if a call may go ahead, else the seconds until the next probe.
+
+    Once the cooldown is over, ``claim=True`` takes the single probe slot;
+    ``claim=False`` only asks whether the breaker still fails fast.
+    """
     cache = _cache()
     open_until = cache.get(OPEN_UNTIL)
     if open_until is None:
@@ -35,6 +39,8 @@ def check() -> int:
     remaining = open_until - now_ts()
     if remaining > 0:
         return max(1, math.ceil(remaining))
+    if not claim:
+        return 0
     # Cooldown over: one caller wins the probe, the rest keep failing fast.
     probe_window = max(5, int(sum(_timeouts())) + 5)
     if cache.add(PROBE, 1, probe_window):
@@ -45,6 +51,12 @@ def check() -> int:
 def record_success() -> None:
     cache = _cache()
     cache.delete_many([FAILURES, OPEN_UNTIL, PROBE])
+
+
+def release_probe() -> None:
+    """An answer that says nothing of the provider's health (it refused one
+    phone): let the next caller probe instead of waiting out the window."""
+    _cache().delete(PROBE)
 
 
 def record_failure() -> None:

@@ -41,6 +41,7 @@ from .exceptions import RateLimited
 from .models import CALLED, CallAttempt, Reason, Status
 
 DAY = timedelta(days=1)
+RESETS = (Status.VERIFIED, Status.UNLOCKED)
 INFLIGHT = "flashcall:budget:inflight"
 
 
@@ -62,11 +63,11 @@ class PhoneState:
     pending: int = 0
 
 
-def _failing(phone: Any, since: datetime) -> Q:
+def failing(phone: Any, since: datetime) -> Q:
     """Attempts whose wrong codes count against the phone: the last 24 h, since
-    its last success (a success resets the count, a new call does not)."""
+    its last success or staff unlock (those reset the count, a new call does not)."""
     last_verified = Subquery(
-        CallAttempt.objects.filter(phone=phone, status=Status.VERIFIED, created_at__gte=since)
+        CallAttempt.objects.filter(phone=phone, status__in=RESETS, created_at__gte=since)
         .order_by("-verified_at")
         .values("verified_at")[:1]
     )
@@ -86,7 +87,7 @@ def failures_expression(at: datetime) -> Subquery:
     """
     since = at - DAY
     total = (
-        CallAttempt.objects.filter(_failing(OuterRef("phone"), since), phone=OuterRef("phone"))
+        CallAttempt.objects.filter(failing(OuterRef("phone"), since), phone=OuterRef("phone"))
         .filter(created_at__gte=since)
         .exclude(pk=OuterRef("pk"))
         .values("phone")
@@ -100,13 +101,13 @@ def phone_state(phone: str, at: datetime) -> PhoneState:
     """Everything the limits need about ``phone``, in one query."""
     since = at - DAY
     counted = Q(status__in=CALLED)
-    failing = _failing(phone, since)
+    wrong = failing(phone, since)
     row = CallAttempt.objects.filter(phone=phone, created_at__gte=since).aggregate(
         calls=Count("pk", filter=counted),
         last_call=Max("created_at", filter=counted),
         oldest_call=Min("created_at", filter=counted),
-        failures=Coalesce(Sum("checks_used", filter=failing), 0, output_field=IntegerField()),
-        oldest_failure=Min("created_at", filter=failing),
+        failures=Coalesce(Sum("checks_used", filter=wrong), 0, output_field=IntegerField()),
+        oldest_failure=Min("created_at", filter=wrong),
         pending=Count("pk", filter=Q(status=Status.PENDING, expires_at__gt=at)),
     )
     return PhoneState(**row)

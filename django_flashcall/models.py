@@ -20,6 +20,9 @@ class Status(models.TextChoices):
     EXHAUSTED = "exhausted", _("exhausted")  # FLASHCALL_MAX_CHECKS wrong codes
     FAILED = "failed", _("failed")  # the provider failed; maybe no call
     REFUSED = "refused", _("refused")  # a limit refused it; no call placed
+    # Not a call: a marker staff leave to lift a phone's failure lock. Wrong
+    # codes before it stop counting, as after a success; the evidence stays.
+    UNLOCKED = "unlocked", _("unlocked by staff")
 
 
 class Channel(models.TextChoices):

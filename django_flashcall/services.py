@@ -102,10 +102,14 @@ def request_code(
     }
     refused = {**fields, "status": Status.REFUSED, "channel": Channel.NONE}
 
-    wait = breaker.check()
-    if wait:
+    def breaker_refusal(wait: int) -> None:
         error = ProviderUnavailable(retry_after=wait, reason=Reason.BREAKER_OPEN)
         _refuse({**refused, "reason": Reason.BREAKER_OPEN}, error, request)
+
+    # Fail fast while the breaker is open, before touching the database...
+    wait = breaker.check(claim=False)
+    if wait:
+        breaker_refusal(wait)
     try:
         with limits.phone_lock(stored):
             state = limits.phone_state(stored, at)
@@ -114,6 +118,12 @@ def request_code(
                 reason, retry_after = refusal
                 raise RateLimited(retry_after=retry_after, reason=reason)
             with limits.budget_reservation(at):
+                # ...but take the half-open breaker's single probe only now,
+                # when the call will really be placed: a probe refused by a
+                # limit above would hold the slot and test nothing.
+                wait = breaker.check()
+                if wait:
+                    breaker_refusal(wait)
                 return _place_call(stored, fields, sms_fallback, state.pending, request)
     except RateLimited as error:
         _refuse({**refused, "reason": error.reason}, error, request)
@@ -129,9 +139,15 @@ def _place_call(
         result = get_provider().send(stored, sms_fallback=sms_fallback)
     except ProviderError as exc:
         failure = exc
+    except Exception as exc:  # noqa: BLE001  a provider's bug is still a provider failure
+        # Only the type is kept: a third-party exception's text may hold a URL
+        # with the token, and so may its traceback.
+        failure = ProviderError(Reason.BAD_RESPONSE, f"the provider raised {type(exc).__name__}")
     if failure is not None:
         if failure.trips_breaker:
             breaker.record_failure()
+        else:
+            breaker.release_probe()
         if failure.reason == Reason.UNAUTHORIZED:
             logger.error("The provider rejected FLASHCALL_API_TOKEN: %s", failure.message)
         else:

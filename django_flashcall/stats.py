@@ -198,6 +198,8 @@ def summarize(rows: list[dict[str, Any]], starts: list[datetime]) -> tuple[Summa
     buckets = {start: Bucket(start) for start in starts}
     for row in rows:
         status, reason, n = row["status"], row["reason"] or "", row["n"]
+        if status == Status.UNLOCKED:  # a staff marker, not a request
+            continue
         spend = (row["spend"] or Decimal(0)).quantize(PRICE_QUANTUM)
         summary.requests += n
         summary.wrong_codes += row["wrong"]

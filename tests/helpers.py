@@ -80,7 +80,7 @@ class ScriptedProvider(SandboxProvider):
     deterministically, as a concurrent process would)."""
 
     calls: ClassVar[list[str]] = []
-    failure: ClassVar[ProviderError | None] = None
+    failure: ClassVar[Exception | None] = None  # raised by send() when set
     during_call: ClassVar[Callable[[], None] | None] = None
 
     @classmethod
@@ -119,7 +119,6 @@ def login_hook(request: Any, user: Any, attempt: Any) -> dict[str, Any]:
 
 
 NOT_CALLABLE = {"a": "dict"}
-
 
 
 def use_scripted(settings: Any) -> type[ScriptedProvider]:

@@ -254,14 +254,20 @@ def test_unlock_action_lifts_the_failure_lock(admin_client, settings, fixed_prov
 
     first.refresh_from_db()
     second.refresh_from_db()
-    assert (first.status, first.checks_used) == (Status.EXHAUSTED, 0)
+    # The evidence stays on the attempts; a marker row resets the count.
+    assert (first.status, first.checks_used) == (Status.EXHAUSTED, 3)
     # The live attempt being guessed at is expired, not handed fresh guesses.
-    assert (second.status, second.checks_used) == (Status.EXPIRED, 0)
-    messages = dict(LogEntry.objects.values_list("object_id", "change_message"))
-    assert messages == {
-        str(first.pk): "Phone unlocked by staff: wrong codes 3 → 0.",
-        str(second.pk): "Phone unlocked by staff: wrong codes 1 → 0; pending attempt expired.",
-    }
+    assert (second.status, second.checks_used) == (Status.EXPIRED, 1)
+    marker = CallAttempt.objects.get(status=Status.UNLOCKED)
+    assert (marker.phone, marker.checks_used, marker.code_hash) == (PHONE, 0, "")
+    assert marker.verified_at is not None and "admin" in marker.error
+    messages = list(LogEntry.objects.values_list("object_id", "change_message"))
+    assert messages == [
+        (
+            str(marker.pk),
+            "Phone unlocked by staff: 4 wrong codes forgiven; pending attempt expired.",
+        )
+    ]
     third = services.request_code(PHONE)  # no longer locked
     assert services.confirm_code(PHONE, CODE).pk == third.pk
 
@@ -362,7 +368,7 @@ def test_monitor_balance_and_low_warning(admin_client, fake_telefonip, settings)
 def test_monitor_balance_unavailable_never_500(
     admin_client, fake_telefonip, settings, monkeypatch, failure
 ):
-    monkeypatch.setattr(flashcall_admin, "BALANCE_TIMEOUT", 0.3)
+    monkeypatch.setattr(flashcall_admin.monitor, "BALANCE_TIMEOUT", 0.3)
     if failure == "refused":
         settings.FLASHCALL_API_URL = refused_url()
     else:

@@ -13,7 +13,7 @@ import pytest
 from django.core.cache import caches
 
 from django_flashcall import breaker
-from django_flashcall.exceptions import ProviderUnavailable
+from django_flashcall.exceptions import ProviderUnavailable, RateLimited
 from django_flashcall.models import CallAttempt
 from django_flashcall.providers import ProviderError
 from django_flashcall.services import request_code
@@ -197,6 +197,26 @@ def test_breaker_lets_exactly_one_probe_through_and_success_closes_it(scripted, 
     assert len(scripted.calls) == 7
 
 
+def test_a_probe_refused_by_a_limit_does_not_hold_the_probe_slot(scripted, small, settings):
+    clock = small
+    settings.FLASHCALL_RESEND_COOLDOWN = 600
+    request_code(phone(0))  # phone(0) is now in its resend cooldown
+    scripted.failure = ProviderError("server_error")
+    for i in range(1, 4):
+        with pytest.raises(ProviderUnavailable):
+            request_code(phone(i))
+    clock.advance(60)  # the breaker's cooldown is over, phone(0)'s is not
+
+    with pytest.raises((RateLimited, ProviderUnavailable)):
+        request_code(phone(0))  # refused without calling the provider
+    assert len(scripted.calls) == 4
+
+    scripted.failure = None
+    probe = request_code(phone(5))  # so this one is the probe
+    assert probe.status == "pending"
+    assert scripted.calls[-1] == phone(5)
+
+
 def test_breaker_probe_failure_reopens_it(scripted, small):
     clock = small
     scripted.failure = ProviderError("timeout")
@@ -257,8 +277,6 @@ def test_default_breaker_threshold_is_five(failing):
     assert len(failing.calls) == 5
 
 
-
-
 # --------------------------------------------------------------------------- shared cache
 
 CHILD = textwrap.dedent(
@@ -285,7 +303,11 @@ def _in_another_process(caches_setting: dict, action: str) -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     done = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(caches_setting), action],
-        capture_output=True, text=True, env=env, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
     )
     return int(done.stdout.strip().splitlines()[-1])
 

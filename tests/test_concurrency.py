@@ -82,9 +82,7 @@ def test_concurrent_right_codes_verify_exactly_once(flashcall_outbox, threads):
 def test_concurrent_right_codes_by_attempt_id_verify_exactly_once(flashcall_outbox):
     attempt = request_code(PHONE)
     code = flashcall_outbox[-1].code
-    results = together(
-        10, lambda i: confirm_code(attempt_id=str(attempt.public_id), code=code)
-    )
+    results = together(10, lambda i: confirm_code(attempt_id=str(attempt.public_id), code=code))
     assert kinds(results) == {"CallAttempt": 1, "NoActiveAttempt": 9}
 
 

@@ -136,8 +136,19 @@ def test_rejected_spellings(spelling):
 
 @pytest.mark.parametrize(
     "value",
-    [None, 9244501003, 79244501003, 9.244501003e9, True, ["79244501003"], ("9244501003",),
-     {"phone": "79244501003"}, b"79244501003", bytearray(b"9244501003"), object()],
+    [
+        None,
+        9244501003,
+        79244501003,
+        9.244501003e9,
+        True,
+        ["79244501003"],
+        ("9244501003",),
+        {"phone": "79244501003"},
+        b"79244501003",
+        bytearray(b"9244501003"),
+        object(),
+    ],
 )
 def test_non_strings_are_rejected(value):
     with pytest.raises(InvalidPhone):

@@ -151,7 +151,9 @@ def test_sms_fallback_reaches_the_provider_and_the_row(outbox, settings):
 
 def test_request_records_client_ip_and_user_agent(outbox):
     request = RequestFactory().post(
-        "/", REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="x" * 400,
+        "/",
+        REMOTE_ADDR="203.0.113.9",
+        HTTP_USER_AGENT="x" * 400,
         HTTP_X_FORWARDED_FOR="198.51.100.1",
     )
     attempt = request_code(PHONE, request=request)
@@ -295,9 +297,32 @@ def test_a_code_is_single_use(outbox):
 
 @pytest.mark.parametrize(
     "garbage",
-    ["12a4", "123", "12345", "١٢٣٤", "۱۲۳۴", "１２３４", "", "    ", "12 34", "+123", "-123",
-     "12.3", "1,23", "0x12", "1234\x00", "12\u200b34", "1" * 10_000, 1234, 1234.0, None, True,
-     b"1234", ["1234"], {"code": "1234"}],
+    [
+        "12a4",
+        "123",
+        "12345",
+        "١٢٣٤",
+        "۱۲۳۴",
+        "１２３４",
+        "",
+        "    ",
+        "12 34",
+        "+123",
+        "-123",
+        "12.3",
+        "1,23",
+        "0x12",
+        "1234\x00",
+        "12\u200b34",
+        "1" * 10_000,
+        1234,
+        1234.0,
+        None,
+        True,
+        b"1234",
+        ["1234"],
+        {"code": "1234"},
+    ],
 )
 def test_malformed_code_is_invalid_and_costs_no_check(outbox, compares, garbage):
     attempt = request_code(PHONE)
@@ -420,7 +445,10 @@ def test_provider_failure_keeps_everything(scripted, clock, received, settings):
     assert failed.reason == "server_error"
     assert failed.error == "the provider answered HTTP 500"
     assert (failed.phone, failed.ip, failed.user_agent, failed.sms_fallback) == (
-        PHONE, "203.0.113.5", "agent/1", True
+        PHONE,
+        "203.0.113.5",
+        "agent/1",
+        True,
     )
     assert failed.code_hash == ""
     # The code already delivered still works: a failed resend supersedes nothing.
@@ -429,6 +457,18 @@ def test_provider_failure_keeps_everything(scripted, clock, received, settings):
     failed_signals = [kw for name, kw in received if name == "code_failed"]
     assert failed_signals[0]["attempt"].pk == failed.pk
     assert failed_signals[0]["error"] is info.value
+
+
+def test_unexpected_provider_exception_is_a_provider_failure(scripted, settings):
+    settings.FLASHCALL_BREAKER_THRESHOLD = 1
+    scripted.failure = ConnectionResetError("connection reset by peer")
+    with pytest.raises(ProviderUnavailable):
+        request_code(PHONE)
+    failed = CallAttempt.objects.get()
+    assert (failed.status, failed.phone) == ("failed", PHONE)
+    with pytest.raises(ProviderUnavailable) as info:  # and the breaker counted it
+        request_code(phone(1))
+    assert info.value.reason == "breaker_open"
 
 
 def test_provider_rejecting_the_phone_is_invalid_phone_and_trips_no_breaker(scripted, settings):
@@ -461,8 +501,9 @@ def test_fake_telefonip_server_error_is_provider_unavailable(fake_telefonip, clo
 def test_unauthorized_is_logged_at_error(failing, caplog):
     failing.reason = "unauthorized"  # use_failing resets it for the next test
     with caplog.at_level(logging.DEBUG, logger="django_flashcall"):
-        with pytest.raises(ProviderUnavailable):
+        with pytest.raises(ProviderUnavailable) as info:
             request_code(PHONE)
+    assert info.value.status == 503
     errors = [
         r for r in caplog.records if r.name == "django_flashcall" and r.levelno == logging.ERROR
     ]
@@ -617,39 +658,51 @@ def test_confirm_needs_a_phone_or_an_attempt_id():
 # --------------------------------------------------------------------------- queries
 
 
-def _measure(func):
+def _count(func) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        result = func()
-    return result, len(ctx.captured_queries)
+        func()
+    return len(ctx.captured_queries)
 
 
-def _raises(error, *args):
-    with pytest.raises(error):
-        confirm_code(*args)
+def _wrong(number: str, code: str) -> None:
+    with pytest.raises(InvalidCode):
+        confirm_code(number, code)
+
+
+def test_query_counts_print(outbox, clock):
+    """``pytest -s -k query_counts`` prints the numbers the limits below were set from
+    (the transaction's BEGIN/COMMIT, or SAVEPOINT/RELEASE inside a test, included)."""
+    owner = User.objects.create_user("owner")
+    PhoneNumber.objects.create(user=owner, phone=PHONE)
+    first = _count(lambda: request_code(PHONE))
+    clock.advance(61)
+    resend = _count(lambda: request_code(PHONE))
+    existing = _count(lambda: confirm_code(PHONE, code_for(outbox)))
+    request_code(phone(1))
+    new_user = _count(lambda: confirm_code(phone(1), code_for(outbox, phone(1))))
+    request_code(phone(2))
+    bad = _count(lambda: _wrong(phone(2), wrong(code_for(outbox, phone(2)))))
+    print(
+        f"\n[queries {connection.vendor}] request_code first={first} resend={resend}; "
+        f"confirm_code existing user={existing} new user={new_user} wrong code={bad}"
+    )
 
 
 def test_query_counts(outbox, clock, django_assert_max_num_queries):
-    """Measured counts print with ``-s``; the limits below are those measurements."""
     owner = User.objects.create_user("owner")
     PhoneNumber.objects.create(user=owner, phone=PHONE)
-
-    _, first_request = _measure(lambda: request_code(PHONE))
-    clock.advance(61)
-    _, resend = _measure(lambda: request_code(PHONE))  # also expires the pending attempt
-    _, existing = _measure(lambda: confirm_code(PHONE, code_for(outbox)))
-    request_code(phone(1))
-    _, new_user = _measure(lambda: confirm_code(phone(1), code_for(outbox, phone(1))))
-    request_code(phone(2))
-    bad = wrong(code_for(outbox, phone(2)))
-    _, wrong_code = _measure(lambda: _raises(InvalidCode, phone(2), bad))
-    print(
-        f"\n[queries] request_code first={first_request} resend={resend}; "
-        f"confirm_code existing user={existing} new user={new_user} wrong code={wrong_code} "
-        f"({connection.vendor}; inside the test transaction, savepoints included)"
-    )
-
-    clock.advance(61)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):  # the phone's state, the insert
         request_code(PHONE)
-    with django_assert_max_num_queries(5):
+    clock.advance(61)
+    with django_assert_max_num_queries(3):  # + expire the pending attempt
+        request_code(PHONE)
+    with django_assert_max_num_queries(5):  # lock + read, owner, update (+ 2 for the transaction)
         confirm_code(PHONE, code_for(outbox))
+
+    request_code(phone(1))
+    with django_assert_max_num_queries(9):  # + the user and its PhoneNumber, in a savepoint
+        confirm_code(phone(1), code_for(outbox, phone(1)))
+    request_code(phone(2))
+    code = code_for(outbox, phone(2))
+    with django_assert_max_num_queries(4):  # lock + read, count the check (+ 2)
+        _wrong(phone(2), wrong(code))

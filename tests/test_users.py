@@ -166,5 +166,3 @@ def test_a_username_equal_to_the_phone_does_not_make_an_owner(outbox, storage):
     assert attempt.user.username.startswith(PHONE)
     assert users.owner_of(PHONE) == attempt.user
     assert not owns(squatter, PHONE, storage)
-
-

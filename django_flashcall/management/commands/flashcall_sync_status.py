@@ -2,102 +2,17 @@
 
     */10 * * * *  python manage.py flashcall_sync_status --since-hours 24
 
-:func:`sync_attempts` is also what the admin's "fetch delivery status"
-action runs.
+The work is done by :mod:`django_flashcall.delivery`, which the admin's
+"fetch delivery status" action also runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import F
 
-from ...clock import now
-from ...models import CallAttempt
-from ...providers import BaseProvider, ProviderError, get_provider
-from ...providers.base import redact
-
-# A provider answer about one id ("id record not found"): record it, go on.
-# Anything else (timeout, 5xx, 401) means the provider is down: stop the run.
-PER_ATTEMPT_REASONS = {"rejected"}
-
-
-@dataclass
-class SyncResult:
-    checked: int = 0
-    delivered: int = 0
-    undelivered: int = 0
-    unknown: int = 0  # the provider answered, but not whether it was delivered
-    errors: int = 0  # the provider knew nothing of this id
-    stopped: str = ""  # why the run stopped early (the provider failed), else ""
-    checked_ids: list[int] = field(default_factory=list)  # pks of the attempts updated
-
-
-def sync_attempts(
-    attempts: Iterable[CallAttempt], provider: BaseProvider | None = None
-) -> SyncResult:
-    """Ask the provider about each attempt's ``provider_id``; store the answers.
-
-    Raises ``NotImplementedError`` when the provider has no ``get_status``.
-    """
-    provider = provider or get_provider()
-    result = SyncResult()
-    for attempt in attempts:
-        if not attempt.provider_id:
-            continue
-        failure: ProviderError | None = None
-        try:
-            status = provider.get_status(attempt.provider_id)
-        except ProviderError as exc:
-            failure = exc
-        checked_at = now()
-        if failure is not None:
-            message = redact(failure.message)[:255]
-            if failure.reason not in PER_ATTEMPT_REASONS:
-                result.stopped = message
-                break
-            result.checked += 1
-            result.checked_ids.append(attempt.pk)
-            result.errors += 1
-            CallAttempt.objects.filter(pk=attempt.pk).update(
-                delivery_info=message, status_checked_at=checked_at
-            )
-            continue
-        values: dict[str, Any] = {
-            "delivery_status": status.delivered,
-            "delivery_info": redact(status.info)[:255],
-            "status_checked_at": checked_at,
-        }
-        if status.price is not None:
-            values["price"] = status.price
-        CallAttempt.objects.filter(pk=attempt.pk).update(**values)
-        result.checked += 1
-        result.checked_ids.append(attempt.pk)
-        if status.delivered is True:
-            result.delivered += 1
-        elif status.delivered is False:
-            result.undelivered += 1
-        else:
-            result.unknown += 1
-    return result
-
-
-def due_for_sync(since_hours: float, min_age: float) -> Any:
-    """Attempts with a provider id and no delivery status yet, never-checked first."""
-    at = now()
-    return (
-        CallAttempt.objects.exclude(provider_id="")
-        .filter(
-            delivery_status__isnull=True,
-            created_at__gte=at - timedelta(hours=since_hours),
-            created_at__lte=at - timedelta(seconds=min_age),
-        )
-        .order_by(F("status_checked_at").asc(nulls_first=True), "created_at")
-    )
+from ...delivery import due_for_sync, sync_attempts
 
 
 class Command(BaseCommand):

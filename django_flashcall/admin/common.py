@@ -1,0 +1,34 @@
+"""Small helpers shared by the admin screens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Reason
+
+FULL_PHONE_PERMISSION = "django_flashcall.change_callattempt"
+
+
+def can_see_full_phone(request: HttpRequest) -> bool:
+    return request.user.has_perm(FULL_PHONE_PERMISSION)
+
+
+def log_text(message: Any, **params: Any) -> str:
+    # Stored untranslated, as Django stores its own change messages.
+    with translation.override(None):
+        return str(message) % params if params else str(message)
+
+
+def nowrap(text: str) -> str:
+    return text.replace(" ", "\u00a0")
+
+
+def reason_label(value: str) -> str:
+    try:
+        return str(Reason(value).label)
+    except ValueError:
+        return value or str(_("(none)"))

@@ -1,0 +1,152 @@
+"""The monitoring page's data: cached reports and the provider balance."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.cache import caches
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .. import stats
+from ..charts import timeline_chart
+from ..conf import flashcall_settings
+from ..models import Status
+from ..phone import mask, pretty
+from ..providers import ProviderError, get_provider
+from ..providers.base import redact
+from .common import can_see_full_phone, nowrap, reason_label
+
+logger = logging.getLogger("django_flashcall")
+
+BALANCE_TIMEOUT = 3.0  # seconds the monitoring page waits for get_balance
+BALANCE_CACHE = (60, 30)  # seconds to keep an answer, a failure
+# Seconds the monitoring page reuses a report. A 30-day report reads every row
+# of the window (about a second per million rows on PostgreSQL): recomputing
+# it on each page view would let a few open tabs load the database.
+REPORT_CACHE = {"1d": 30, "7d": 300, "30d": 900}
+
+
+def cached_report(period: stats.Period, *, refresh: bool = False) -> stats.Report:
+    """``stats.report(period)``, reused for ``REPORT_CACHE[period.key]`` seconds."""
+    cache = caches[flashcall_settings.CACHE_ALIAS]
+    key = f"flashcall:admin:report:{period.key}:{timezone.get_current_timezone_name()}"
+    report = None if refresh else cache.get(key)
+    if report is None:
+        report = stats.report(period)
+        cache.set(key, report, REPORT_CACHE.get(period.key, 60))
+    return report
+
+
+def monitor_context(request: HttpRequest, report: stats.Report, site: str) -> dict[str, Any]:
+    changelist = reverse("admin:django_flashcall_callattempt_changelist", current_app=site)
+    since = {"created_at__gte": report.since.isoformat()}
+
+    def link(**filters: str) -> str:
+        return f"{changelist}?{urlencode({**since, **filters})}"
+
+    full = can_see_full_phone(request)
+    s = report.summary
+    phones = [
+        {
+            "label": nowrap(pretty(o.key) if full else mask(o.key)),
+            "url": f"{changelist}?{urlencode({'q': o.key})}" if full else "",
+            "row": o,
+        }
+        for o in report.top_phones
+    ]
+    ips = [
+        {"label": o.key, "url": f"{changelist}?{urlencode({'q': o.key})}", "row": o}
+        for o in report.top_ips
+    ]
+    chart_title = (
+        _("Attempts per hour") if report.period.bucket == "hour" else _("Attempts per day")
+    )
+    return {
+        "report": report,
+        "summary": s,
+        "conversion_percent": s.conversion * 100 if s.conversion is not None else None,
+        "periods": [(p, p.key == report.period.key) for p in stats.PERIODS.values()],
+        "chart": timeline_chart(report.timeline, report.period.bucket, title=str(chart_title)),
+        "failed_rows": [
+            (reason_label(r), n, link(status=Status.FAILED, reason=r))
+            for r, n in s.failed_by_reason.items()
+        ],
+        "refused_rows": [
+            (reason_label(r), n, link(status=Status.REFUSED, reason=r))
+            for r, n in s.refused_by_reason.items()
+        ],
+        "links": {
+            "all": link(),
+            "verified": link(status=Status.VERIFIED),
+            "expired": link(status=Status.EXPIRED),
+            "exhausted": link(status=Status.EXHAUSTED),
+            "failed": link(status=Status.FAILED),
+            "refused": link(status=Status.REFUSED),
+        },
+        "offender_tables": [(_("Phones"), phones), (_("IP addresses"), ips)],
+        "balance": provider_balance(),
+    }
+
+
+# -- the provider balance -----------------------------------------------------
+
+
+@dataclass
+class BalanceInfo:
+    balance: Decimal | None = None
+    price: Decimal | None = None
+    balance_limit: Decimal | None = None
+    error: str = ""  # why it is unavailable; never holds the token
+    low: bool = False
+    calls_left: int | None = None
+
+
+def provider_balance() -> BalanceInfo:
+    """The provider's balance, cached briefly; an ``error`` instead of raising."""
+    cache = caches[flashcall_settings.CACHE_ALIAS]
+    key = f"flashcall:admin:balance:{flashcall_settings.PROVIDER}"
+    info = cache.get(key)
+    if info is None:
+        info = _fetch_balance()
+        cache.set(key, info, BALANCE_CACHE[1] if info.error else BALANCE_CACHE[0])
+    return info
+
+
+def _fetch_balance() -> BalanceInfo:
+    # The provider's own timeout is the call's (up to 15 s read); the page
+    # waits BALANCE_TIMEOUT at most and leaves the thread to finish alone.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flashcall-balance")
+    try:
+        future = pool.submit(get_provider().get_balance)
+    finally:
+        pool.shutdown(wait=False)
+    try:
+        balance = future.result(timeout=BALANCE_TIMEOUT)
+    except TimeoutError:
+        return BalanceInfo(error=str(_("the provider did not answer in time")))
+    except NotImplementedError:
+        return BalanceInfo(error=str(_("this provider does not report a balance")))
+    except ProviderError as exc:
+        return BalanceInfo(error=redact(exc.message))
+    except Exception as exc:  # a custom provider's bug must not break the page
+        logger.warning("get_balance failed: %s", type(exc).__name__)
+        return BalanceInfo(error=str(_("unexpected error")))
+    info = BalanceInfo(balance.balance, balance.price, balance.balance_limit)
+    low = flashcall_settings.LOW_BALANCE
+    if info.balance is not None:
+        info.low = low is not None and info.balance < Decimal(str(low))
+        if info.price:
+            left = (info.balance - (info.balance_limit or 0)) // info.price
+            info.calls_left = max(0, int(left))
+    return info
+
+
+# -- phones and users ----------------------------------------------------------

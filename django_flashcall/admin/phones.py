@@ -1,0 +1,125 @@
+"""Phones and their users: the PhoneNumber admin and the user-admin inline."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import flashcall_settings
+from ..exceptions import InvalidPhone
+from ..models import PhoneNumber
+from ..phone import MAX_INPUT_LENGTH, normalize, pretty
+
+logger = logging.getLogger("django_flashcall")
+
+
+class PhoneNumberForm(forms.ModelForm):
+    # Longer than the stored 11 digits: any spelling is accepted, then normalised.
+    phone = forms.CharField(label=_("phone"), max_length=MAX_INPUT_LENGTH)
+
+    class Meta:
+        model = PhoneNumber
+        fields = ("user", "phone", "verified_at")
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize(self.cleaned_data["phone"])
+        except InvalidPhone as exc:
+            raise forms.ValidationError(str(exc.detail)) from None
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(admin.ModelAdmin):
+    form = PhoneNumberForm
+    list_display = ("pretty_phone", "user_link", "verified_at")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    search_fields = ("phone",)
+    search_help_text = _("A phone in any spelling, or a username.")
+
+    @admin.display(description=_("phone"), ordering="phone")
+    def pretty_phone(self, obj: PhoneNumber) -> str:
+        return pretty(obj.phone)
+
+    @admin.display(description=_("user"))
+    def user_link(self, obj: PhoneNumber) -> str:
+        opts = obj.user._meta
+        try:
+            url = reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_change",
+                args=[obj.user.pk],
+                current_app=self.admin_site.name,
+            )
+        except NoReverseMatch:  # the user model is not in this admin site
+            return str(obj.user)
+        return format_html('<a href="{}">{}</a>', url, obj.user)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(phone=normalize(term)), False
+        except InvalidPhone:
+            pass
+        username = get_user_model().USERNAME_FIELD
+        return queryset.filter(**{f"user__{username}__icontains": term}), False
+
+
+class PhoneNumberInline(admin.TabularInline):
+    """The user's verified phone on the user admin (``PhoneNumber`` mode only)."""
+
+    model = PhoneNumber
+    form = PhoneNumberForm
+    fk_name = "user"
+    fields = ("phone", "verified_at")
+    extra = 0
+    verbose_name = _("verified phone")
+    verbose_name_plural = _("verified phones")
+
+    @staticmethod
+    def _enabled() -> bool:
+        # Read per request: with FLASHCALL_USER_PHONE_FIELD the user model holds the phone.
+        return not flashcall_settings.USER_PHONE_FIELD
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._enabled() and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._enabled() and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._enabled() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._enabled() and super().has_delete_permission(request, obj)
+
+
+def add_phone_inline(site: admin.AdminSite = admin.site) -> bool:
+    """Add :class:`PhoneNumberInline` to the user admin registered on ``site``.
+
+    Sets the inline on that ``ModelAdmin`` instance only: no unregistering,
+    so a custom user admin keeps its class and state. A no-op when no user
+    admin is registered (yet): add ``PhoneNumberInline`` to your own user
+    admin's ``inlines`` then. Returns whether the inline is in place.
+    """
+    model_admin = site._registry.get(get_user_model())
+    if model_admin is None:
+        return False
+    if not any(issubclass(i, PhoneNumberInline) for i in model_admin.inlines):
+        model_admin.inlines = [*model_admin.inlines, PhoneNumberInline]
+    return True
+
+
+add_phone_inline()
