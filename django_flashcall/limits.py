@@ -4,17 +4,20 @@ Per phone, the database is the durable record: one aggregate query over the
 phone's last 24 h gives the cooldown, the daily count and the failure lock.
 It is exact across processes because a short per-phone lock in the shared
 cache (``cache.add`` is atomic) lets one request per phone at a time through
-the check → call → insert sequence.
+the check → insert → call sequence.
 
-Site-wide, the budget counts the last 24 h of calls in the database plus the
-calls in flight, reserved with an atomic ``cache.incr`` before the count is
-read: concurrent requests each see the others' reservations, so the total
-never passes the budget (a race can only refuse one call too many).
+Site-wide, the budget counts the last 24 h of attempt rows, calls in flight
+included: each request inserts its row (status ``calling``) before it calls
+the provider, and the count → insert pair runs under a short site-wide lock
+in the shared cache. The row is the reservation, so the total is exact: never
+past the budget, and no call refused while there is room.
 """
 
 from __future__ import annotations
 
 import math
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,11 +41,12 @@ from django.db.models.functions import Coalesce
 
 from .conf import flashcall_settings
 from .exceptions import RateLimited
-from .models import CALLED, CallAttempt, Reason, Status
+from .models import CallAttempt, Reason, Status, called_q
 
 DAY = timedelta(days=1)
 RESETS = (Status.VERIFIED, Status.UNLOCKED)
-INFLIGHT = "flashcall:budget:inflight"
+SITE_LOCK = "flashcall:budget-lock"
+LOCK_WAIT = 2.0  # seconds a request waits for the site lock before giving up
 
 
 def _cache() -> BaseCache:
@@ -100,7 +104,7 @@ def failures_expression(at: datetime) -> Subquery:
 def phone_state(phone: str, at: datetime) -> PhoneState:
     """Everything the limits need about ``phone``, in one query."""
     since = at - DAY
-    counted = Q(status__in=CALLED)
+    counted = called_q()
     wrong = failing(phone, since)
     row = CallAttempt.objects.filter(phone=phone, created_at__gte=since).aggregate(
         calls=Count("pk", filter=counted),
@@ -145,29 +149,38 @@ def phone_lock(phone: str) -> Iterator[None]:
 
 
 @contextmanager
-def budget_reservation(at: datetime) -> Iterator[None]:
-    """Reserve one call of ``FLASHCALL_DAILY_BUDGET``; no-op when it is None."""
-    budget = flashcall_settings.DAILY_BUDGET
-    if budget is None:
+def site_lock() -> Iterator[None]:
+    """Serialise the site budget's count → insert across processes.
+
+    Held for two short queries, never across the provider call. Only taken
+    when ``FLASHCALL_DAILY_BUDGET`` is set.
+    """
+    if flashcall_settings.DAILY_BUDGET is None:
         yield
         return
     cache = _cache()
-    cache.add(INFLIGHT, 0, 3600)
+    deadline = time.monotonic() + LOCK_WAIT
+    token = uuid.uuid4().hex
+    while not cache.add(SITE_LOCK, token, 5):
+        if time.monotonic() > deadline:
+            raise RateLimited(retry_after=1, reason=Reason.BUSY)
+        time.sleep(0.002)
     try:
-        inflight = cache.incr(INFLIGHT)
-    except ValueError:
-        cache.set(INFLIGHT, 1, 3600)
-        inflight = 1
-    try:
-        row = CallAttempt.objects.filter(created_at__gte=at - DAY, status__in=CALLED).aggregate(
-            n=Count("pk"), oldest=Min("created_at")
-        )
-        if row["n"] + inflight > budget:
-            oldest = row["oldest"] or at
-            raise RateLimited(retry_after=_seconds_until(oldest + DAY, at), reason=Reason.BUDGET)
         yield
     finally:
-        try:
-            cache.decr(INFLIGHT)
-        except ValueError:
-            pass
+        if cache.get(SITE_LOCK) == token:  # not someone else's after a timeout
+            cache.delete(SITE_LOCK)
+
+
+def check_budget(at: datetime) -> None:
+    """Refuse the call if ``FLASHCALL_DAILY_BUDGET`` is spent (call under
+    :func:`site_lock`: the attempt row inserted next is the reservation)."""
+    budget = flashcall_settings.DAILY_BUDGET
+    if budget is None:
+        return
+    row = CallAttempt.objects.filter(called_q(), created_at__gte=at - DAY).aggregate(
+        n=Count("pk"), oldest=Min("created_at")
+    )
+    if row["n"] >= budget:
+        oldest = row["oldest"] or at
+        raise RateLimited(retry_after=_seconds_until(oldest + DAY, at), reason=Reason.BUDGET)

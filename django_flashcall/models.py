@@ -14,6 +14,7 @@ from .clock import now
 
 
 class Status(models.TextChoices):
+    CALLING = "calling", _("calling")  # the provider is being asked right now
     PENDING = "pending", _("pending")  # call placed, code not yet confirmed
     VERIFIED = "verified", _("verified")  # the right code was entered (single use)
     EXPIRED = "expired", _("expired")  # TTL passed, or expired by staff
@@ -47,9 +48,27 @@ class Reason(models.TextChoices):
     REJECTED = "rejected", _("provider refused the call")
 
 
-# Statuses of attempts that actually asked the provider for a call: these are
-# what the per-phone daily limit and the site budget count.
-CALLED = (Status.PENDING, Status.VERIFIED, Status.EXPIRED, Status.EXHAUSTED, Status.FAILED)
+# Attempts that did, or may have, placed a paid call: what the cooldown, the
+# per-phone daily limit and the site budget count. A call in flight counts; a
+# failure counts unless the provider surely placed no call (the connection
+# was refused, the token or the phone was rejected), so an outage of the
+# provider does not use up a user's daily calls.
+NOT_PLACED = (Reason.CONNECTION, Reason.UNAUTHORIZED, Reason.REJECTED)
+CALLED = (
+    Status.CALLING,
+    Status.PENDING,
+    Status.VERIFIED,
+    Status.EXPIRED,
+    Status.EXHAUSTED,
+    Status.FAILED,
+)
+
+
+def called_q() -> models.Q:
+    """The ``CALLED`` attempts as a filter (failures that placed no call left out)."""
+    return models.Q(status__in=CALLED) & ~models.Q(status=Status.FAILED, reason__in=NOT_PLACED)
+
+
 # Attempts a confirm may be aimed at.
 CONFIRMABLE = (Status.PENDING, Status.VERIFIED, Status.EXPIRED, Status.EXHAUSTED)
 
@@ -62,7 +81,7 @@ class CallAttemptQuerySet(models.QuerySet):
         return self.filter(status=Status.PENDING, expires_at__gt=now())
 
     def called(self) -> CallAttemptQuerySet:
-        return self.filter(status__in=CALLED)
+        return self.filter(called_q())
 
     def since(self, when: datetime) -> CallAttemptQuerySet:
         return self.filter(created_at__gte=when)

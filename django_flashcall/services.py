@@ -117,26 +117,29 @@ def request_code(
             if refusal is not None:
                 reason, retry_after = refusal
                 raise RateLimited(retry_after=retry_after, reason=reason)
-            with limits.budget_reservation(at):
+            with limits.site_lock():
+                limits.check_budget(at)
                 # ...but take the half-open breaker's single probe only now,
                 # when the call will really be placed: a probe refused by a
                 # limit above would hold the slot and test nothing.
                 wait = breaker.check()
                 if wait:
                     breaker_refusal(wait)
-                return _place_call(stored, fields, sms_fallback, state.pending, request)
+                # The row goes in before the call: it is the budget's
+                # reservation, and it survives a process that dies mid-call.
+                attempt = CallAttempt.objects.create(
+                    **fields, status=Status.CALLING, channel=Channel.CALL
+                )
+            return _place_call(attempt, state.pending, request)
     except RateLimited as error:
         _refuse({**refused, "reason": error.reason}, error, request)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _place_call(
-    stored: str, fields: dict[str, Any], sms_fallback: bool, pending: int, request: Any
-) -> CallAttempt:
-    public_id = uuid.uuid4()
+def _place_call(attempt: CallAttempt, pending: int, request: Any) -> CallAttempt:
     failure: ProviderError | None = None
     try:
-        result = get_provider().send(stored, sms_fallback=sms_fallback)
+        result = get_provider().send(attempt.phone, sms_fallback=attempt.sms_fallback)
     except ProviderError as exc:
         failure = exc
     except Exception as exc:  # noqa: BLE001  a provider's bug is still a provider failure
@@ -144,48 +147,43 @@ def _place_call(
         # with the token, and so may its traceback.
         failure = ProviderError(Reason.BAD_RESPONSE, f"the provider raised {type(exc).__name__}")
     if failure is not None:
-        if failure.trips_breaker:
-            breaker.record_failure()
-        else:
-            breaker.release_probe()
-        if failure.reason == Reason.UNAUTHORIZED:
-            logger.error("The provider rejected FLASHCALL_API_TOKEN: %s", failure.message)
-        else:
-            logger.warning("Flash call to %s failed: %s", stored[:4] + "…", failure.message)
-        error: FlashCallError = (
-            InvalidPhone(reason=Reason.REJECTED)
-            if isinstance(failure, InvalidPhoneForProvider)
-            else ProviderUnavailable(reason=failure.reason)
-        )
-        _refuse(
-            {
-                **fields,
-                "public_id": public_id,
-                "status": Status.FAILED,
-                "reason": failure.reason,
-                "error": failure.message[:255],
-            },
-            error,
-            request,
-        )
+        _provider_failed(attempt, failure, request)
     breaker.record_success()
-    at = fields["created_at"]
     if pending:
         # One live code per phone: a new call supersedes the previous one.
-        CallAttempt.objects.filter(phone=stored, status=Status.PENDING).update(
+        CallAttempt.objects.filter(phone=attempt.phone, status=Status.PENDING).update(
             status=Status.EXPIRED
         )
-    attempt = CallAttempt.objects.create(
-        **fields,
-        public_id=public_id,
-        status=Status.PENDING,
-        channel=result.channel,
-        code_hash=hash_code(public_id, result.code),
-        provider_id=result.provider_id,
-        expires_at=at + timedelta(seconds=flashcall_settings.CODE_TTL),
-    )
+    attempt.status = Status.PENDING
+    attempt.channel = result.channel
+    attempt.code_hash = hash_code(attempt.public_id, result.code)
+    attempt.provider_id = result.provider_id
+    attempt.expires_at = attempt.created_at + timedelta(seconds=flashcall_settings.CODE_TTL)
+    attempt.save(update_fields=["status", "channel", "code_hash", "provider_id", "expires_at"])
     signals.code_requested.send(CallAttempt, attempt=attempt, request=request)
     return attempt
+
+
+def _provider_failed(attempt: CallAttempt, failure: ProviderError, request: Any) -> None:
+    """Record the failure on the attempt, feed the breaker, raise the error."""
+    if failure.trips_breaker:
+        breaker.record_failure()
+    else:
+        breaker.release_probe()
+    if failure.reason == Reason.UNAUTHORIZED:
+        logger.error("The provider rejected FLASHCALL_API_TOKEN: %s", failure.message)
+    else:
+        logger.warning("Flash call to %s failed: %s", attempt.phone[:4] + "…", failure.message)
+    attempt.status, attempt.reason = Status.FAILED, failure.reason
+    attempt.error = failure.message[:255]
+    attempt.save(update_fields=["status", "reason", "error"])
+    error: FlashCallError = (
+        InvalidPhone(reason=Reason.REJECTED)
+        if isinstance(failure, InvalidPhoneForProvider)
+        else ProviderUnavailable(reason=failure.reason)
+    )
+    signals.code_failed.send(CallAttempt, attempt=attempt, request=request, error=error)
+    raise error
 
 
 def _locate(phone: str | None, attempt_id: object) -> Q:

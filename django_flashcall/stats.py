@@ -23,7 +23,7 @@ from .clock import now
 from .models import CallAttempt, Status
 
 # A call went out: the provider accepted it (FAILED means it may not have).
-PLACED = (Status.PENDING, Status.VERIFIED, Status.EXPIRED, Status.EXHAUSTED)
+PLACED = (Status.CALLING, Status.PENDING, Status.VERIFIED, Status.EXPIRED, Status.EXHAUSTED)
 # CallAttempt.price has 4 decimal places; SQLite's SUM comes back as a float.
 PRICE_QUANTUM = Decimal("0.0001")
 

@@ -343,12 +343,6 @@ def test_budget_counts_calls_in_flight(scripted, settings):
     assert scripted.calls == [phone(1)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: limits.budget_reservation counts a finished call twice (its row is "
-    "inserted before its in-flight reservation is released), so a request in that window "
-    "is refused while the budget still has room",
-)
 def test_budget_does_not_count_a_finished_call_twice(outbox, settings):
     settings.FLASHCALL_DAILY_BUDGET = 2
     results = []

@@ -691,10 +691,10 @@ def test_query_counts_print(outbox, clock):
 def test_query_counts(outbox, clock, django_assert_max_num_queries):
     owner = User.objects.create_user("owner")
     PhoneNumber.objects.create(user=owner, phone=PHONE)
-    with django_assert_max_num_queries(2):  # the phone's state, the insert
+    with django_assert_max_num_queries(3):  # the phone's state, insert, update
         request_code(PHONE)
     clock.advance(61)
-    with django_assert_max_num_queries(3):  # + expire the pending attempt
+    with django_assert_max_num_queries(4):  # + expire the pending attempt
         request_code(PHONE)
     with django_assert_max_num_queries(5):  # lock + read, owner, update (+ 2 for the transaction)
         confirm_code(PHONE, code_for(outbox))

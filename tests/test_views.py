@@ -480,7 +480,7 @@ def test_wait_clock():
 
 def test_query_counts(client, flashcall_outbox, django_assert_max_num_queries):
     client.get(LOGIN)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = ask(client)
     assert response.status_code == 302
     client.get(CONFIRM)
