@@ -18,10 +18,9 @@ from django.utils.translation import ngettext
 
 from .. import limits, services, stats
 from ..clock import now
-from ..exceptions import InvalidPhone
 from ..models import CallAttempt, Channel, Status
-from ..phone import mask, normalize, pretty
-from .common import can_see_full_phone, log_text, nowrap
+from ..phone import mask, pretty
+from .common import can_see_full_phone, log_text, nowrap, phone_search
 from .monitor import cached_report, monitor_context
 
 logger = logging.getLogger("django_flashcall")
@@ -116,10 +115,9 @@ class CallAttemptAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        try:
-            return queryset.filter(phone=normalize(term)), False
-        except InvalidPhone:
-            pass
+        by_phone = phone_search(queryset, term)
+        if by_phone is not None:
+            return by_phone, False
         # Exact matches only: each is served by an index, even on a big table.
         where = Q(provider_id=term[:64])
         try:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from ..exceptions import InvalidPhone
 from ..models import Reason
+from ..phone import normalize
 
 FULL_PHONE_PERMISSION = "django_flashcall.change_callattempt"
 
@@ -32,3 +35,12 @@ def reason_label(value: str) -> str:
         return str(Reason(value).label)
     except ValueError:
         return value or str(_("(none)"))
+
+
+def phone_search(queryset: QuerySet, term: str) -> QuerySet | None:
+    """Rows of the phone ``term`` spells in any accepted way, or None if it
+    is not a phone (then each admin falls back to its own exact fields)."""
+    try:
+        return queryset.filter(phone=normalize(term))
+    except InvalidPhone:
+        return None

@@ -18,6 +18,7 @@ from ..conf import flashcall_settings
 from ..exceptions import InvalidPhone
 from ..models import PhoneNumber
 from ..phone import MAX_INPUT_LENGTH, normalize, pretty
+from .common import phone_search
 
 logger = logging.getLogger("django_flashcall")
 
@@ -69,10 +70,9 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        try:
-            return queryset.filter(phone=normalize(term)), False
-        except InvalidPhone:
-            pass
+        by_phone = phone_search(queryset, term)
+        if by_phone is not None:
+            return by_phone, False
         username = get_user_model().USERNAME_FIELD
         return queryset.filter(**{f"user__{username}__icontains": term}), False
 
