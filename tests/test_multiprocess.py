@@ -367,8 +367,8 @@ def test_phone_daily_limit_holds_across_processes(site):
 def test_daily_budget_holds_across_processes(site):
     budget = LIMITS["DAILY_BUDGET"]
     responses: list[requests.Response] = []
-    # Concurrent reservations may refuse a call while the count is still
-    # under the budget (never the other way): go on until it is spent.
+    # Under concurrency a request may be refused while the budget still has
+    # room (never the other way round): go on until it is spent.
     for _ in range(10):
         responses += site.burst(phones(8), len(responses))
         assert site.placed() <= budget
