@@ -48,6 +48,23 @@ def check(*, claim: bool = True) -> int:
     return 1
 
 
+def peek() -> tuple[int, bool]:
+    """One cache round trip for the common case: ``(wait, clean)``.
+
+    ``wait`` is as :func:`check` with ``claim=False``; ``clean`` says there
+    is no failure on record and the breaker is closed, so the caller need not
+    claim a probe nor clear anything after its success. (A failure another
+    process records meanwhile is then not cleared by this success: the count
+    may run a call early towards the threshold, never late.)
+    """
+    values = _cache().get_many([FAILURES, OPEN_UNTIL])
+    open_until = values.get(OPEN_UNTIL)
+    if open_until is None:
+        return 0, not values.get(FAILURES)
+    remaining = open_until - now_ts()
+    return (max(1, math.ceil(remaining)) if remaining > 0 else 0), False
+
+
 def record_success() -> None:
     cache = _cache()
     cache.delete_many([FAILURES, OPEN_UNTIL, PROBE])

@@ -78,4 +78,5 @@ def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
         increment=True,
     )
     if usage is not None and usage["should_limit"]:
-        raise RateLimited(retry_after=usage["time_left"], reason="ip")
+        # time_left is -1 when django-ratelimit could not read its counter.
+        raise RateLimited(retry_after=max(1, usage["time_left"]), reason="ip")

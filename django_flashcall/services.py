@@ -107,7 +107,7 @@ def request_code(
         _refuse({**refused, "reason": Reason.BREAKER_OPEN}, error, request)
 
     # Fail fast while the breaker is open, before touching the database...
-    wait = breaker.check(claim=False)
+    wait, clean = breaker.peek()
     if wait:
         breaker_refusal(wait)
     try:
@@ -122,7 +122,7 @@ def request_code(
                 # ...but take the half-open breaker's single probe only now,
                 # when the call will really be placed: a probe refused by a
                 # limit above would hold the slot and test nothing.
-                wait = breaker.check()
+                wait = 0 if clean else breaker.check()
                 if wait:
                     breaker_refusal(wait)
                 # The row goes in before the call: it is the budget's
@@ -130,13 +130,13 @@ def request_code(
                 attempt = CallAttempt.objects.create(
                     **fields, status=Status.CALLING, channel=Channel.CALL
                 )
-            return _place_call(attempt, state.pending, request)
+            return _place_call(attempt, state.pending, request, clean)
     except RateLimited as error:
         _refuse({**refused, "reason": error.reason}, error, request)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _place_call(attempt: CallAttempt, pending: int, request: Any) -> CallAttempt:
+def _place_call(attempt: CallAttempt, pending: int, request: Any, clean: bool) -> CallAttempt:
     failure: ProviderError | None = None
     try:
         result = get_provider().send(attempt.phone, sms_fallback=attempt.sms_fallback)
@@ -148,7 +148,8 @@ def _place_call(attempt: CallAttempt, pending: int, request: Any) -> CallAttempt
         failure = ProviderError(Reason.BAD_RESPONSE, f"the provider raised {type(exc).__name__}")
     if failure is not None:
         _provider_failed(attempt, failure, request)
-    breaker.record_success()
+    if not clean:
+        breaker.record_success()
     if pending:
         # One live code per phone: a new call supersedes the previous one.
         CallAttempt.objects.filter(phone=attempt.phone, status=Status.PENDING).update(
@@ -243,9 +244,8 @@ def _confirm_locked(
     at = now()
     max_checks = flashcall_settings.MAX_CHECKS
     attempt = (
-        CallAttempt.objects.select_for_update(of=("self",))
+        CallAttempt.objects.select_for_update()
         .filter(where, status__in=CONFIRMABLE)
-        .annotate(other_failures=limits.failures_expression(at))
         .order_by("-created_at")
         .first()
     )
@@ -255,7 +255,9 @@ def _confirm_locked(
         return attempt, NoActiveAttempt()  # single use
     if attempt.status == Status.EXHAUSTED or attempt.checks_used >= max_checks:
         return attempt, TooManyAttempts()
-    if attempt.other_failures + attempt.checks_used >= flashcall_settings.PHONE_MAX_FAILURES:
+    # A statement of its own, after the row lock: under READ COMMITTED it sees
+    # the wrong codes that concurrent confirms committed while this one waited.
+    if limits.phone_state(attempt.phone, at).failures >= flashcall_settings.PHONE_MAX_FAILURES:
         return attempt, TooManyAttempts(reason=Reason.PHONE_LOCKED)
     # Expiry before comparison: an expired code is never compared.
     if attempt.status == Status.EXPIRED or attempt.is_expired_at(at):

@@ -696,13 +696,15 @@ def test_query_counts(outbox, clock, django_assert_max_num_queries):
     clock.advance(61)
     with django_assert_max_num_queries(4):  # + expire the pending attempt
         request_code(PHONE)
-    with django_assert_max_num_queries(5):  # lock + read, owner, update (+ 2 for the transaction)
+    with django_assert_max_num_queries(
+        6
+    ):  # lock + read, phone state, owner, update (+ 2: transaction)
         confirm_code(PHONE, code_for(outbox))
 
     request_code(phone(1))
-    with django_assert_max_num_queries(9):  # + the user and its PhoneNumber, in a savepoint
+    with django_assert_max_num_queries(10):  # + the user and its PhoneNumber, in a savepoint
         confirm_code(phone(1), code_for(outbox, phone(1)))
     request_code(phone(2))
     code = code_for(outbox, phone(2))
-    with django_assert_max_num_queries(4):  # lock + read, count the check (+ 2)
+    with django_assert_max_num_queries(5):  # lock + read, phone state, count the check (+ 2)
         _wrong(phone(2), wrong(code))
