@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import math
 
-from django.core.cache import BaseCache, caches
-
 from .clock import now_ts
-from .conf import flashcall_settings
+from .conf import flashcall_settings, timeout_total
+from .shared_cache import GuardedCache, shared_cache
 
 FAILURES = "flashcall:breaker:failures"
 OPEN_UNTIL = "flashcall:breaker:open_until"
@@ -22,8 +21,8 @@ PROBE = "flashcall:breaker:probe"
 _DAY = 86400
 
 
-def _cache() -> BaseCache:
-    return caches[flashcall_settings.CACHE_ALIAS]
+def _cache() -> GuardedCache:
+    return shared_cache()
 
 
 def check(*, claim: bool = True) -> int:
@@ -42,7 +41,7 @@ def check(*, claim: bool = True) -> int:
     if not claim:
         return 0
     # Cooldown over: one caller wins the probe, the rest keep failing fast.
-    probe_window = max(5, int(sum(_timeouts())) + 5)
+    probe_window = max(5, int(timeout_total()) + 5)
     if cache.add(PROBE, 1, probe_window):
         return 0
     return 1
@@ -93,8 +92,3 @@ def record_failure() -> None:
 def is_open() -> bool:
     open_until = _cache().get(OPEN_UNTIL)
     return open_until is not None and open_until > now_ts()
-
-
-def _timeouts() -> tuple[float, ...]:
-    timeout = flashcall_settings.TIMEOUT
-    return tuple(timeout) if isinstance(timeout, list | tuple) else (float(timeout),)

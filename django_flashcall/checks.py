@@ -52,17 +52,32 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     caches = getattr(settings, "CACHES", {})
-    alias = flashcall_settings.CACHE_ALIAS
-    backend = caches.get(alias, {}).get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
-    if backend in LOCAL_CACHES and not settings.DEBUG:
+    # Ours, and django-ratelimit's (the IP limits), which it picks on its own.
+    aliases = dict.fromkeys(
+        [flashcall_settings.CACHE_ALIAS, getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    )
+    for alias in aliases:
+        default = "django.core.cache.backends.locmem.LocMemCache"
+        backend = caches.get(alias, {}).get("BACKEND", default)
+        if backend in LOCAL_CACHES and not settings.DEBUG:
+            errors.append(
+                Warning(
+                    f"The {alias!r} cache ({backend.rsplit('.', 1)[-1]}) is not shared between "
+                    "processes: rate limits, cooldowns, the budget and the circuit breaker "
+                    "would count per process.",
+                    hint="Use Redis (django.core.cache.backends.redis.RedisCache) or "
+                    "Memcached for FLASHCALL_CACHE_ALIAS and RATELIMIT_USE_CACHE.",
+                    id="django_flashcall.W001",
+                )
+            )
+    backend_path = "django_flashcall.auth_backends.FlashCallBackend"
+    if backend_path not in getattr(settings, "AUTHENTICATION_BACKENDS", []):
         errors.append(
             Warning(
-                f"The {alias!r} cache ({backend.rsplit('.', 1)[-1]}) is not shared between "
-                "processes: rate limits, cooldowns, the budget and the circuit breaker "
-                "would count per process.",
-                hint="Use Redis (django.core.cache.backends.redis.RedisCache) or Memcached, "
-                "or set FLASHCALL_CACHE_ALIAS to a shared cache.",
-                id="django_flashcall.W001",
+                f"{backend_path} is not in AUTHENTICATION_BACKENDS: a user logged in by "
+                "phone would be logged out on their next request.",
+                hint=f"Add {backend_path!r} to AUTHENTICATION_BACKENDS.",
+                id="django_flashcall.W002",
             )
         )
     login = flashcall_settings.LOGIN

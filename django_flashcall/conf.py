@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,  # hops of X-Forwarded-For to trust
     "CACHE_ALIAS": "default",
     "LOW_BALANCE": 50.0,  # admin warns below this provider balance
+    "BROWSABLE_API": None,  # DRF's HTML pages for the API; None follows DEBUG
 }
 
 
@@ -50,3 +51,10 @@ class Settings:
 
 
 flashcall_settings = Settings()
+
+
+def timeout_total() -> float:
+    """The longest a provider request may take: connect + read timeouts."""
+    timeout = flashcall_settings.TIMEOUT
+    parts = timeout if isinstance(timeout, list | tuple) else (timeout,)
+    return float(sum(p for p in parts if p is not None)) or 30.0

@@ -20,36 +20,33 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import BaseCache, caches
 from django.db.models import (
     Count,
-    DateTimeField,
     Min,
     Q,
-    Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce
 
 from .conf import flashcall_settings
 from .exceptions import RateLimited
 from .models import CALLED, NOT_PLACED, CallAttempt, Reason, Status, called_q
+from .shared_cache import GuardedCache, quietly, shared_cache
 
 DAY = timedelta(days=1)
 RESETS = (Status.VERIFIED, Status.UNLOCKED)
 SITE_LOCK = "flashcall:budget-lock"
 LOCK_WAIT = 2.0  # seconds a request waits for the site lock before giving up
+LOCK_TTL = 10  # seconds a lock outlives a process that died holding it
 
 
-def _cache() -> BaseCache:
-    return caches[flashcall_settings.CACHE_ALIAS]
+def _cache() -> GuardedCache:
+    return shared_cache()
 
 
-def _seconds_until(moment: datetime, at: datetime) -> int:
+def seconds_until(moment: datetime, at: datetime) -> int:
     return max(1, math.ceil((moment - at).total_seconds()))
 
 
@@ -61,18 +58,10 @@ class PhoneState:
     failures: int = 0
     oldest_failure: datetime | None = None
     pending: int = 0
-
-
-def failing(phone: Any, since: datetime) -> Q:
-    """Attempts whose wrong codes count against the phone: the last 24 h, since
-    its last success or staff unlock (those reset the count, a new call does not)."""
-    last_verified = Subquery(
-        CallAttempt.objects.filter(phone=phone, status__in=RESETS, created_at__gte=since)
-        .order_by("-verified_at")
-        .values("verified_at")[:1]
-    )
-    floor = Coalesce(last_verified, Value(since, output_field=DateTimeField()))
-    return Q(checks_used__gt=0, created_at__gt=floor)
+    # (pk, status, checks_used) of the attempts whose wrong codes count now:
+    # the last 24 h, since the last success or staff unlock (those reset the
+    # count; a new call does not).
+    failing: list[tuple[int, str, int]] = field(default_factory=list)
 
 
 def phone_state(phone: str, at: datetime) -> PhoneState:
@@ -87,7 +76,9 @@ def phone_state(phone: str, at: datetime) -> PhoneState:
         CallAttempt.objects.filter(called_q() | Q(status__in=RESETS))
         .filter(phone=phone, created_at__gte=since)
         .order_by()
-        .values_list("status", "reason", "created_at", "checks_used", "expires_at", "verified_at")
+        .values_list(
+            "status", "reason", "created_at", "checks_used", "expires_at", "verified_at", "pk"
+        )
     )
     called = [
         r for r in rows if r[0] in CALLED and not (r[0] == Status.FAILED and r[1] in NOT_PLACED)
@@ -96,11 +87,12 @@ def phone_state(phone: str, at: datetime) -> PhoneState:
     if called:
         state.last_call = max(r[2] for r in called)
         state.oldest_call = min(r[2] for r in called)
-    # A success or a staff unlock resets the phone's wrong codes (see failing()).
+    # A success or a staff unlock resets the phone's wrong codes.
     floor = max((r[5] for r in rows if r[0] in RESETS and r[5] is not None), default=since)
-    wrong = [(r[2], r[3]) for r in rows if r[3] > 0 and r[2] > floor]
-    state.failures = sum(n for _, n in wrong)
-    state.oldest_failure = min((created for created, _ in wrong), default=None)
+    wrong = [r for r in rows if r[3] > 0 and r[2] > floor]
+    state.failing = [(r[6], r[0], r[3]) for r in wrong]
+    state.failures = sum(r[3] for r in wrong)
+    state.oldest_failure = min((r[2] for r in wrong), default=None)
     state.pending = sum(
         1 for r in rows if r[0] == Status.PENDING and r[4] is not None and r[4] > at
     )
@@ -111,55 +103,58 @@ def refusal_for_phone(state: PhoneState, at: datetime) -> tuple[str, int] | None
     """``(reason, retry_after)`` if a limit refuses a new call, else None."""
     s = flashcall_settings
     if state.failures >= s.PHONE_MAX_FAILURES and state.oldest_failure is not None:
-        return Reason.PHONE_LOCKED, _seconds_until(state.oldest_failure + DAY, at)
+        return Reason.PHONE_LOCKED, seconds_until(state.oldest_failure + DAY, at)
     if state.last_call is not None and s.RESEND_COOLDOWN:
         ready = state.last_call + timedelta(seconds=s.RESEND_COOLDOWN)
         if ready > at:
-            return Reason.COOLDOWN, _seconds_until(ready, at)
+            return Reason.COOLDOWN, seconds_until(ready, at)
     if state.calls >= s.PHONE_DAILY_LIMIT and state.oldest_call is not None:
-        return Reason.PHONE_DAILY, _seconds_until(state.oldest_call + DAY, at)
+        return Reason.PHONE_DAILY, seconds_until(state.oldest_call + DAY, at)
     return None
 
 
 @contextmanager
-def phone_lock(phone: str) -> Iterator[None]:
-    """Hold the per-phone lock for the whole check → call → insert sequence."""
-    timeout = flashcall_settings.TIMEOUT
-    seconds = sum(timeout) if isinstance(timeout, list | tuple) else float(timeout)
-    key = f"flashcall:phone-lock:{phone}"
-    if not _cache().add(key, 1, int(seconds) + 10):
-        raise RateLimited(
-            retry_after=max(1, int(flashcall_settings.RESEND_COOLDOWN or 1)),
-            reason=Reason.BUSY,
-        )
+def _lock(key: str, *, wait: float, refusal: RateLimited) -> Iterator[None]:
+    """A short lock in the shared cache (``cache.add`` is atomic), released
+    only by its owner; ``refusal`` is raised if it cannot be had in ``wait``."""
+    cache = _cache()
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    pause = 0.002
+    while not cache.add(key, token, LOCK_TTL):
+        if time.monotonic() >= deadline:
+            raise refusal
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
     try:
         yield
     finally:
-        _cache().delete(key)
+
+        def release() -> None:
+            if cache.get(key) == token:  # not someone else's after a timeout
+                cache.delete(key)
+
+        quietly(release)
+
+
+def phone_lock(phone: str) -> Any:
+    """One request per phone at a time through check → insert. The inserted
+    row (status ``calling``) then holds the phone's cooldown during the call."""
+    busy = RateLimited(
+        retry_after=max(1, int(flashcall_settings.RESEND_COOLDOWN or 1)), reason=Reason.BUSY
+    )
+    return _lock(f"flashcall:phone-lock:{phone}", wait=0, refusal=busy)
 
 
 @contextmanager
 def site_lock() -> Iterator[None]:
-    """Serialise the site budget's count → insert across processes.
-
-    Held for two short queries, never across the provider call. Only taken
-    when ``FLASHCALL_DAILY_BUDGET`` is set.
-    """
+    """Serialise the site budget's count → insert across processes; only
+    when ``FLASHCALL_DAILY_BUDGET`` is set. Never held across the call."""
     if flashcall_settings.DAILY_BUDGET is None:
         yield
         return
-    cache = _cache()
-    deadline = time.monotonic() + LOCK_WAIT
-    token = uuid.uuid4().hex
-    while not cache.add(SITE_LOCK, token, 5):
-        if time.monotonic() > deadline:
-            raise RateLimited(retry_after=1, reason=Reason.BUSY)
-        time.sleep(0.002)
-    try:
+    with _lock(SITE_LOCK, wait=LOCK_WAIT, refusal=RateLimited(retry_after=1, reason=Reason.BUSY)):
         yield
-    finally:
-        if cache.get(SITE_LOCK) == token:  # not someone else's after a timeout
-            cache.delete(SITE_LOCK)
 
 
 def check_budget(at: datetime) -> None:
@@ -173,4 +168,4 @@ def check_budget(at: datetime) -> None:
     )
     if row["n"] >= budget:
         oldest = row["oldest"] or at
-        raise RateLimited(retry_after=_seconds_until(oldest + DAY, at), reason=Reason.BUDGET)
+        raise RateLimited(retry_after=seconds_until(oldest + DAY, at), reason=Reason.BUDGET)

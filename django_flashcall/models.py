@@ -46,14 +46,16 @@ class Reason(models.TextChoices):
     UNAUTHORIZED = "unauthorized", _("provider rejected the token")
     BAD_RESPONSE = "bad_response", _("malformed provider answer")
     REJECTED = "rejected", _("provider refused the call")
+    CACHE_DOWN = "cache_unavailable", _("shared cache unavailable")
 
 
 # Attempts that did, or may have, placed a paid call: what the cooldown, the
 # per-phone daily limit and the site budget count. A call in flight counts; a
 # failure counts unless the provider surely placed no call (the connection
-# was refused, the token or the phone was rejected), so an outage of the
-# provider does not use up a user's daily calls.
-NOT_PLACED = (Reason.CONNECTION, Reason.UNAUTHORIZED, Reason.REJECTED)
+# was refused, the token was rejected), so an outage of the provider does not
+# use up a user's daily calls. A refusal by the provider counts: it keeps a
+# phone the provider caps from hammering it through our cooldown.
+NOT_PLACED = (Reason.CONNECTION, Reason.UNAUTHORIZED)
 CALLED = (
     Status.CALLING,
     Status.PENDING,
@@ -117,9 +119,7 @@ class CallAttempt(models.Model):
     # Filled later from the provider's get_status (flashcall_sync_status).
     delivery_status = models.BooleanField(_("delivered"), null=True, blank=True)
     delivery_info = models.CharField(_("delivery info"), max_length=255, blank=True)
-    price = models.DecimalField(
-        _("price"), max_digits=10, decimal_places=4, null=True, blank=True
-    )
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=4, null=True, blank=True)
     status_checked_at = models.DateTimeField(_("status checked"), null=True, blank=True)
 
     objects = CallAttemptQuerySet.as_manager()

@@ -10,18 +10,26 @@ e.g. ``FLASHCALL_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"``.
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 from django.http import HttpRequest
 
 from .conf import flashcall_settings
 
+logger = logging.getLogger("django_flashcall")
+
 
 def _valid(value: str) -> str | None:
     value = value.strip()
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         return None
+    # A server listening on "::" sees IPv4 clients as ::ffff:a.b.c.d: unwrap
+    # them, or every IPv4 client would share the IPv6 /64 bucket "::/64".
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -49,7 +57,7 @@ def ratelimit_key(group: str, request: HttpRequest) -> str:
     django-ratelimit's own ``ip`` key does); the attempt log keeps the address.
     """
     ip = client_ip(request)
-    if ip is None:
+    if ip is None:  # check_ip_rate does not call us then
         return "unknown"
     if ":" in ip:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
@@ -69,14 +77,25 @@ def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
 
     from .exceptions import RateLimited
 
-    usage = get_usage(
-        request,
-        group=group,
-        key=ratelimit_key,
-        rate=getattr(flashcall_settings, setting),
-        method=["POST"],
-        increment=True,
-    )
+    if client_ip(request) is None:
+        # No address (a unix socket and no proxy setting): one shared bucket
+        # would let one client lock everyone out. The phone limits still hold.
+        logger.warning("No client IP on %s: the IP rate limit is skipped", request.path)
+        return
+    try:
+        usage = get_usage(
+            request,
+            group=group,
+            key=ratelimit_key,
+            rate=getattr(flashcall_settings, setting),
+            method=["POST"],
+            increment=True,
+        )
+    except Exception:  # noqa: BLE001  the cache is down
+        # The per-phone limits need the cache too and fail closed on request;
+        # confirm's guards live in the database. Skip this one, say so.
+        logger.warning("The cache is unavailable: the IP rate limit is skipped")
+        return
     if usage is not None and usage["should_limit"]:
         # time_left is -1 when django-ratelimit could not read its counter.
         raise RateLimited(retry_after=max(1, usage["time_left"]), reason="ip")

@@ -35,9 +35,11 @@ from .exceptions import (
 from .models import CONFIRMABLE, CallAttempt, Channel, Reason, Status
 from .phone import normalize
 from .providers import InvalidPhoneForProvider, ProviderError, get_provider
+from .shared_cache import CacheUnavailable, quietly
 
 logger = logging.getLogger("django_flashcall")
 
+CACHE_RETRY = 30  # seconds a client is told to wait while the cache is down
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", re.ASCII)
 
 __all__ = ["confirm_code", "hash_code", "parse_code", "request_code"]
@@ -73,10 +75,18 @@ def _client(request: HttpRequest | None) -> dict[str, Any]:
     }
 
 
+def _signal(signal: Any, sender: Any, **kwargs: Any) -> None:
+    """``send_robust``: a receiver's bug is logged, never a 500 after the
+    attempt was already placed or consumed."""
+    for receiver, result in signal.send_robust(sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("Signal receiver %r failed: %s", receiver, result, exc_info=result)
+
+
 def _refuse(attempt_fields: dict[str, Any], error: FlashCallError, request: Any) -> None:
     """Record a refused or failed request, tell receivers, raise ``error``."""
     attempt = CallAttempt.objects.create(**attempt_fields)
-    signals.code_failed.send(CallAttempt, attempt=attempt, request=request, error=error)
+    _signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
     raise error
 
 
@@ -106,11 +116,11 @@ def request_code(
         error = ProviderUnavailable(retry_after=wait, reason=Reason.BREAKER_OPEN)
         _refuse({**refused, "reason": Reason.BREAKER_OPEN}, error, request)
 
-    # Fail fast while the breaker is open, before touching the database...
-    wait, clean = breaker.peek()
-    if wait:
-        breaker_refusal(wait)
     try:
+        # Fail fast while the breaker is open, before touching the database...
+        wait, clean = breaker.peek()
+        if wait:
+            breaker_refusal(wait)
         with limits.phone_lock(stored):
             state = limits.phone_state(stored, at)
             refusal = limits.refusal_for_phone(state, at)
@@ -126,14 +136,19 @@ def request_code(
                 if wait:
                     breaker_refusal(wait)
                 # The row goes in before the call: it is the budget's
-                # reservation, and it survives a process that dies mid-call.
+                # reservation, it holds the phone's cooldown while the call
+                # is in flight, and it survives a process that dies mid-call.
                 attempt = CallAttempt.objects.create(
                     **fields, status=Status.CALLING, channel=Channel.CALL
                 )
-            return _place_call(attempt, state.pending, request, clean)
     except RateLimited as error:
         _refuse({**refused, "reason": error.reason}, error, request)
-    raise AssertionError("unreachable")  # pragma: no cover
+    except CacheUnavailable as exc:
+        # Without the shared cache no limit can be trusted: fail closed.
+        logger.error("Flash call refused: %s", exc)
+        error = ProviderUnavailable(retry_after=CACHE_RETRY, reason=Reason.CACHE_DOWN)
+        _refuse({**refused, "reason": Reason.CACHE_DOWN}, error, request)
+    return _place_call(attempt, state.pending, request, clean)
 
 
 def _place_call(attempt: CallAttempt, pending: int, request: Any, clean: bool) -> CallAttempt:
@@ -149,28 +164,25 @@ def _place_call(attempt: CallAttempt, pending: int, request: Any, clean: bool) -
     if failure is not None:
         _provider_failed(attempt, failure, request)
     if not clean:
-        breaker.record_success()
+        quietly(breaker.record_success)
     if pending:
         # One live code per phone: a new call supersedes the previous one.
-        CallAttempt.objects.filter(phone=attempt.phone, status=Status.PENDING).update(
-            status=Status.EXPIRED
-        )
+        CallAttempt.objects.filter(
+            phone=attempt.phone, status=Status.PENDING, created_at__lt=attempt.created_at
+        ).update(status=Status.EXPIRED)
     attempt.status = Status.PENDING
     attempt.channel = result.channel
     attempt.code_hash = hash_code(attempt.public_id, result.code)
     attempt.provider_id = result.provider_id
     attempt.expires_at = attempt.created_at + timedelta(seconds=flashcall_settings.CODE_TTL)
     attempt.save(update_fields=["status", "channel", "code_hash", "provider_id", "expires_at"])
-    signals.code_requested.send(CallAttempt, attempt=attempt, request=request)
+    _signal(signals.code_requested, CallAttempt, attempt=attempt, request=request)
     return attempt
 
 
 def _provider_failed(attempt: CallAttempt, failure: ProviderError, request: Any) -> None:
     """Record the failure on the attempt, feed the breaker, raise the error."""
-    if failure.trips_breaker:
-        breaker.record_failure()
-    else:
-        breaker.release_probe()
+    quietly(breaker.record_failure if failure.trips_breaker else breaker.release_probe)
     if failure.reason == Reason.UNAUTHORIZED:
         logger.error("The provider rejected FLASHCALL_API_TOKEN: %s", failure.message)
     else:
@@ -183,7 +195,7 @@ def _provider_failed(attempt: CallAttempt, failure: ProviderError, request: Any)
         if isinstance(failure, InvalidPhoneForProvider)
         else ProviderUnavailable(reason=failure.reason)
     )
-    signals.code_failed.send(CallAttempt, attempt=attempt, request=request, error=error)
+    _signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
     raise error
 
 
@@ -231,17 +243,16 @@ def confirm_code(
         attempt, error = _confirm_locked(where, code, current, create_user)
     if error is not None:
         # Raised after the transaction commits: a counted wrong code must stick.
-        signals.code_failed.send(CallAttempt, attempt=attempt, request=request, error=error)
+        _signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
         raise error
     assert attempt is not None
-    signals.code_verified.send(CallAttempt, attempt=attempt, request=request, user=attempt.user)
+    _signal(signals.code_verified, CallAttempt, attempt=attempt, request=request, user=attempt.user)
     return attempt
 
 
 def _confirm_locked(
     where: Q, raw_code: object, current: Any, create_user: bool
 ) -> tuple[CallAttempt | None, FlashCallError | None]:
-    at = now()
     max_checks = flashcall_settings.MAX_CHECKS
     attempt = (
         CallAttempt.objects.select_for_update()
@@ -249,6 +260,7 @@ def _confirm_locked(
         .order_by("-created_at")
         .first()
     )
+    at = now()  # after the lock: a confirm that waited must not use a stale clock
     if attempt is None:
         return None, NoActiveAttempt()
     if attempt.status == Status.VERIFIED:
@@ -257,8 +269,10 @@ def _confirm_locked(
         return attempt, TooManyAttempts()
     # A statement of its own, after the row lock: under READ COMMITTED it sees
     # the wrong codes that concurrent confirms committed while this one waited.
-    if limits.phone_state(attempt.phone, at).failures >= flashcall_settings.PHONE_MAX_FAILURES:
-        return attempt, TooManyAttempts(reason=Reason.PHONE_LOCKED)
+    phone = limits.phone_state(attempt.phone, at)
+    if phone.failures >= flashcall_settings.PHONE_MAX_FAILURES:
+        locked_for = limits.seconds_until(phone.oldest_failure + limits.DAY, at)
+        return attempt, TooManyAttempts(reason=Reason.PHONE_LOCKED, retry_after=locked_for)
     # Expiry before comparison: an expired code is never compared.
     if attempt.status == Status.EXPIRED or attempt.is_expired_at(at):
         if attempt.status != Status.EXPIRED:
@@ -288,6 +302,7 @@ def _confirm_locked(
     if not counted:
         return attempt, TooManyAttempts()
     attempt.checks_used = used
+    # SPEC §4: the attempt's own count (the phone's lock may come sooner).
     return attempt, InvalidCode(attempts_left=max(0, max_checks - used))
 
 

@@ -455,3 +455,13 @@ def test_fuzz_field_dicts(fuzz_settings, url, fields):
 def test_fuzz_bytes(fuzz_settings, url, body, content_type):
     response = raw(Client(), url, body, content_type)
     assert_spec_answer(url, response)
+
+
+@pytest.mark.parametrize("url", [REQUEST, CONFIRM])
+def test_a_lone_surrogate_in_a_field_name_is_json_not_a_500(client, flashcall_outbox, url):
+    # Echoing the unknown name back must not break the UTF-8 encoding of the answer.
+    body = b'{"phone": "' + PHONE.encode() + b'", "code": "1234", "\\ud800": 1}'
+    response = raw(client, url, body, JSON)
+    assert_error_answer(response, {"invalid_request"})
+    assert "\\ud800" in response.json()["detail"]
+    assert flashcall_outbox == []

@@ -163,8 +163,33 @@ def test_options_describes_the_endpoint(client, path):
 # --------------------------------------------------------------------------- browsable API
 
 
+@pytest.fixture
+def browsable(settings):
+    """DRF's HTML pages: on with DEBUG by default, or FLASHCALL_BROWSABLE_API."""
+    settings.FLASHCALL_BROWSABLE_API = True
+
+
+@pytest.mark.parametrize("path", [REQUEST, CONFIRM])
+def test_without_the_browsable_api_a_browser_gets_json(client, settings, path):
+    settings.DEBUG = False  # and FLASHCALL_BROWSABLE_API unset: JSON only
+    response = client.get(path, HTTP_ACCEPT="text/html")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "method_not_allowed"
+    response = client.post(
+        path, {"phone": "garbage"}, content_type="application/json", HTTP_ACCEPT="text/html"
+    )
+    assert response["Content-Type"] == "application/json"
+
+
+def test_debug_turns_the_browsable_api_on(client, settings):
+    settings.DEBUG = True
+    response = client.get(REQUEST, HTTP_ACCEPT="text/html")
+    assert response["Content-Type"].startswith("text/html")
+
+
 @pytest.mark.parametrize(("path", "name"), [(REQUEST, "Request Code"), (CONFIRM, "Confirm Code")])
-def test_browsable_api_renders_the_405_page(client, path, name):
+def test_browsable_api_renders_the_405_page(client, browsable, path, name):
     response = client.get(path, HTTP_ACCEPT="text/html")
     assert response.status_code == 405
     assert response["Content-Type"].startswith("text/html")
@@ -174,7 +199,7 @@ def test_browsable_api_renders_the_405_page(client, path, name):
     assert "method_not_allowed" in html
 
 
-def test_browsable_api_post_request(client, flashcall_outbox):
+def test_browsable_api_post_request(client, browsable, flashcall_outbox):
     response = client.post(
         REQUEST, {"phone": PHONE}, content_type="application/json", HTTP_ACCEPT="text/html"
     )
@@ -185,7 +210,7 @@ def test_browsable_api_post_request(client, flashcall_outbox):
     assert flashcall_outbox[0].code not in response.content.decode()
 
 
-def test_browsable_api_post_confirm(client, flashcall_outbox, django_user_model):
+def test_browsable_api_post_confirm(client, browsable, flashcall_outbox, django_user_model):
     client.post(REQUEST, {"phone": PHONE}, content_type="application/json")
     code = flashcall_outbox[-1].code
     response = client.post(
@@ -200,7 +225,7 @@ def test_browsable_api_post_confirm(client, flashcall_outbox, django_user_model)
     assert django_user_model.objects.get().phone is None  # PhoneNumber mode
 
 
-def test_browsable_api_renders_errors(client, flashcall_outbox):
+def test_browsable_api_renders_errors(client, browsable, flashcall_outbox):
     response = client.post(
         REQUEST, {"phone": "garbage"}, content_type="application/json", HTTP_ACCEPT="text/html"
     )

@@ -191,6 +191,7 @@ def test_w001_follows_the_cache_alias(clean):
         "shared": {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:1/0"},
     }
     clean.FLASHCALL_CACHE_ALIAS = "shared"
+    clean.RATELIMIT_USE_CACHE = "shared"  # django-ratelimit's IP counters too
     assert ids() == []
     clean.FLASHCALL_CACHE_ALIAS = "default"
     assert ids() == ["django_flashcall.W001"]
@@ -204,3 +205,18 @@ def test_several_problems_are_all_reported(clean):
     clean.FLASHCALL_LOGIN = "bogus"
     clean.CACHES = {"default": {"BACKEND": LOCMEM}}
     assert ids() == ["django_flashcall.E001", "django_flashcall.E003", "django_flashcall.W001"]
+
+
+def test_w001_for_django_ratelimits_own_cache(clean):
+    clean.CACHES = {
+        "default": {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:1/0"},
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    assert ids() == []
+    clean.RATELIMIT_USE_CACHE = "local"  # the IP limits would count per process
+    assert ids() == ["django_flashcall.W001"]
+
+
+def test_w002_when_the_backend_is_missing(clean):
+    clean.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    assert ids() == ["django_flashcall.W002"]

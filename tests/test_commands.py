@@ -347,3 +347,11 @@ def test_stats_text():
 def test_stats_rejects_unknown_period():
     with pytest.raises(CommandError):
         run("flashcall_stats", "--period", "1y")
+
+
+@pytest.mark.parametrize("days", ["0", "-1"])
+def test_cleanup_never_deletes_the_rows_that_hold_the_limits(days):
+    attempt = CallAttempt.objects.create(phone="79244501003", status="pending")
+    with pytest.raises(CommandError, match="at least 1"):
+        run("flashcall_cleanup", "--days", days)
+    assert CallAttempt.objects.filter(pk=attempt.pk).exists()

@@ -378,6 +378,7 @@ def test_concurrent_request_for_the_same_phone_is_refused(scripted):
 
     scripted.during_call = same_phone_again
     request_code(PHONE)
-    assert inner == {"reason": "concurrent_request"}
+    # The first call's row (status "calling") already holds the phone's cooldown.
+    assert inner == {"reason": "cooldown"}
     assert scripted.calls == [PHONE]
-    assert CallAttempt.objects.filter(reason="concurrent_request", status="refused").count() == 1
+    assert CallAttempt.objects.filter(reason="cooldown", status="refused").count() == 1

@@ -133,3 +133,21 @@ def test_ratelimit_key_is_the_client_ip(settings):
     assert ratelimit_key("flashcall", make(CLIENT)) == CLIENT
     settings.FLASHCALL_TRUSTED_PROXY_COUNT = 1
     assert ratelimit_key("flashcall", make(PROXY, HTTP_X_FORWARDED_FOR=CLIENT)) == CLIENT
+
+
+def test_ipv4_clients_of_a_dual_stack_server_keep_their_own_address():
+    # A server on "::" sees IPv4 clients as ::ffff:a.b.c.d: without unwrapping,
+    # all of them would share the IPv6 bucket "::/64".
+    one = RequestFactory().post("/", REMOTE_ADDR="::ffff:1.2.3.4")
+    two = RequestFactory().post("/", REMOTE_ADDR="::ffff:5.6.7.8")
+    assert client_ip(one) == "1.2.3.4"
+    assert ratelimit_key("g", one) == "1.2.3.4"
+    assert ratelimit_key("g", one) != ratelimit_key("g", two)
+
+
+def test_ipv6_clients_share_their_64():
+    one = RequestFactory().post("/", REMOTE_ADDR="2001:db8:1:2::10")
+    two = RequestFactory().post("/", REMOTE_ADDR="2001:db8:1:2:ffff::1")
+    other = RequestFactory().post("/", REMOTE_ADDR="2001:db8:1:3::10")
+    assert ratelimit_key("g", one) == ratelimit_key("g", two) == "2001:db8:1:2::/64"
+    assert ratelimit_key("g", other) != ratelimit_key("g", one)

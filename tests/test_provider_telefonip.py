@@ -1,11 +1,13 @@
 """The real telefon-ip client against the fake server, over real HTTP."""
 
 import logging
+import re
 import time
 import traceback
 from decimal import Decimal
 
 import pytest
+import responses
 
 from django_flashcall.providers import telefonip
 from django_flashcall.providers.base import (
@@ -296,3 +298,69 @@ def test_the_token_never_reaches_logs_on_a_refused_connection(
 
     assert any("Retrying" in r.getMessage() for r in caplog.records)  # urllib3 retried
     assert_no_leak(caplog.records, errors)
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+def test_a_phone_capped_by_the_provider_does_not_trip_the_breaker(
+    fake_telefonip, provider, settings
+):
+    fake_telefonip.daily_limit = 0  # every get_code: "limit of calls per day exceeded"
+    with pytest.raises(ProviderError) as info:
+        provider.send("79244501003")
+    assert info.value.reason == "rejected"
+    assert info.value.trips_breaker is False
+
+
+def test_an_account_wide_refusal_trips_the_breaker(fake_telefonip, provider):
+    fake_telefonip.set_fault("success_false")  # "service temporarily unavailable"
+    with pytest.raises(ProviderError) as info:
+        provider.send("79244501003")
+    assert (info.value.reason, info.value.trips_breaker) == ("rejected", True)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"success": 1, "data": {"code": "1003", "id": 7}}, None),
+        ({"success": "true", "data": {"code": "1003", "id": 7}}, None),
+        # A code without a clear success: the call was probably placed and billed,
+        # so it is not a refusal ("rejected" would not count against the limits).
+        ({"data": {"code": "1003", "id": 7}}, "bad_response"),
+        ({"success": "maybe", "data": {"code": "1003"}}, "bad_response"),
+        ({"success": 0, "error": "x", "data": {}}, "rejected"),
+    ],
+)
+def test_success_flag_is_read_tolerantly(provider, body, reason):
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, url=re.compile(r".*/get_code/.*"), json=body)
+        if reason is None:
+            assert provider.send("79244501003").code == "1003"
+        else:
+            with pytest.raises(ProviderError) as info:
+                provider.send("79244501003")
+            assert info.value.reason == reason
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1e30", 1e30, "sNaN"])
+def test_insane_prices_are_unknown(value):
+    assert telefonip._decimal(value) is None
+
+
+@pytest.mark.parametrize("value", ["0.2", 0.2, "1,5", 3])
+def test_sane_prices_are_read(value):
+    assert telefonip._decimal(value) == Decimal(str(value).replace(",", "."))
+
+
+def test_a_percent_encoded_token_is_redacted_too(settings, caplog):
+    from urllib.parse import quote
+
+    token = "s3cr3t+tok/en=="
+    settings.FLASHCALL_API_TOKEN = token
+    caplog.set_level(logging.DEBUG)
+    path = f"/api/v1/authcalls/{quote(token, safe='')}/get_code/89244501003/"
+    logging.getLogger("urllib3.connectionpool").debug('"GET %s HTTP/1.1" 200 10', path)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "<token>" in text
+    assert token not in text and quote(token, safe="") not in text

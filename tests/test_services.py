@@ -33,6 +33,7 @@ from django_flashcall.exceptions import (
 from django_flashcall.models import CallAttempt, PhoneNumber
 from django_flashcall.providers import InvalidPhoneForProvider, ProviderError
 from django_flashcall.services import confirm_code, hash_code, request_code
+from django_flashcall.shared_cache import CacheUnavailable
 from tests.helpers import (
     FixedCodeProvider,
     install_clock,
@@ -708,3 +709,56 @@ def test_query_counts(outbox, clock, django_assert_max_num_queries):
     code = code_for(outbox, phone(2))
     with django_assert_max_num_queries(5):  # lock + read, phone state, count the check (+ 2)
         _wrong(phone(2), wrong(code))
+
+
+# --------------------------------------------------------------------------- a dead cache
+
+
+DEAD_REDIS = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "dead": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+    },
+}
+
+
+def test_request_fails_closed_with_a_row_when_the_cache_is_down(outbox, settings):
+    settings.CACHES = DEAD_REDIS
+    settings.FLASHCALL_CACHE_ALIAS = "dead"
+    with pytest.raises(ProviderUnavailable) as info:
+        request_code(PHONE)
+    assert info.value.extra["retry_after"] >= 1
+    assert outbox == []  # no paid call without working limits
+    row = CallAttempt.objects.get()
+    assert (row.status, row.reason) == ("refused", "cache_unavailable")
+
+
+def test_a_placed_call_survives_the_cache_dying_after_it(scripted, monkeypatch):
+    # One failure on record, so the next success has bookkeeping to do...
+    scripted.failure = ProviderError("server_error")
+    with pytest.raises(ProviderUnavailable):
+        request_code(phone(1))
+    scripted.failure = None
+
+    def dead() -> None:  # ...and the cache dies right after the call is placed
+        raise CacheUnavailable("cache delete_many() failed (ConnectionError)")
+
+    monkeypatch.setattr("django_flashcall.breaker.record_success", dead)
+    attempt = request_code(PHONE)
+    assert CallAttempt.objects.get(pk=attempt.pk).status == "pending"
+    assert scripted.calls[-1] == PHONE
+
+
+def test_a_failing_signal_receiver_does_not_undo_a_verified_login(outbox, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("receiver bug")
+
+    signals.code_verified.connect(broken)
+    try:
+        request_code(PHONE)
+        attempt = confirm_code(PHONE, code_for(outbox))
+    finally:
+        signals.code_verified.disconnect(broken)
+    assert attempt.status == "verified"
+    assert any("receiver" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")

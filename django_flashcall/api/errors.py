@@ -36,8 +36,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, drf.NotAcceptable):
         return Response({"detail": str(exc.detail), "code": "not_acceptable"}, status=406)
-    if isinstance(exc, drf.PermissionDenied | drf.NotAuthenticated | drf.AuthenticationFailed):
-        # The session path enforces CSRF; DRF reports it as PermissionDenied.
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        # Bad credentials of the site's DRF authentication (token, JWT...).
+        return Response(
+            {"detail": str(exc.detail), "code": "authentication_failed"},
+            status=exc.status_code,
+        )
+    if isinstance(exc, drf.PermissionDenied):
+        # The views allow anyone: this is the session path's CSRF check.
         return Response({"detail": str(exc.detail), "code": "csrf_failed"}, status=403)
     if isinstance(exc, RequestDataTooBig):
         return error_response(InvalidRequest(_("The request body is too large.")))

@@ -49,9 +49,9 @@ class StrictSerializer(serializers.Serializer):
             raise InvalidRequest(_("The request body must be a JSON object."))
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
-            raise InvalidRequest(
-                _("Unknown field: %(fields)s.") % {"fields": ", ".join(map(str, unknown))[:100]}
-            )
+            # Escaped: a lone surrogate in a name could not be encoded as UTF-8.
+            names = ", ".join(str(n).encode("ascii", "backslashreplace").decode() for n in unknown)
+            raise InvalidRequest(_("Unknown field: %(fields)s.") % {"fields": names[:100]})
         for name, field in self.fields.items():
             if field.required and name not in data:
                 raise InvalidRequest(_("“%(field)s” is required.") % {"field": name})

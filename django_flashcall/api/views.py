@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.middleware.csrf import get_token
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAcceptable
@@ -26,6 +27,14 @@ from .schema import confirm_schema, request_schema, view_schema
 from .serializers import ConfirmCodeSerializer, RequestCodeSerializer
 
 
+class ASCIIJSONRenderer(JSONRenderer):
+    """ASCII-only JSON: a lone surrogate in a field name, echoed in an error,
+    could not be encoded as UTF-8 (a 500 at render time, outside DRF's
+    exception handling)."""
+
+    ensure_ascii = True
+
+
 class JSONFallback(DefaultContentNegotiation):
     """An ``Accept`` we cannot satisfy still gets the SPEC's JSON, not a 406."""
 
@@ -33,19 +42,30 @@ class JSONFallback(DefaultContentNegotiation):
         try:
             return super().select_renderer(request, renderers, format_suffix)
         except NotAcceptable:
-            return JSONRenderer(), JSONRenderer.media_type
+            return ASCIIJSONRenderer(), ASCIIJSONRenderer.media_type
 
 
 class FlashCallAPIView(APIView):
+    """Authentication is the site's DRF default (session, token, JWT...), so a
+    logged-in client can attach a phone; the session path enforces CSRF."""
+
     parser_classes = [StrictJSONParser]
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
     content_negotiation_class = JSONFallback
-    authentication_classes = [SessionAuthentication]  # CSRF for logged-in sessions
     permission_classes = [AllowAny]
     throttle_classes: list = []
     schema = view_schema()
     ratelimit_group = ""
     ratelimit_setting = ""
+
+    def get_renderers(self) -> list:
+        # The browsable API is HTML: only where FLASHCALL_BROWSABLE_API (by
+        # default DEBUG) allows it; in production the API answers JSON only.
+        browsable = flashcall_settings.BROWSABLE_API
+        if browsable is None:
+            browsable = settings.DEBUG
+        if browsable:
+            return [ASCIIJSONRenderer(), BrowsableAPIRenderer()]
+        return [ASCIIJSONRenderer()]
 
     def get_exception_handler(self) -> Any:
         return errors.exception_handler

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 logger = logging.getLogger("django_flashcall")
 
@@ -98,8 +99,9 @@ class _RedactSecrets(logging.Filter):
             text = record.getMessage()
         except Exception:  # a broken record is not ours to fix
             return True
-        if token in text:
-            record.msg = redact(text, token)
+        redacted = redact(text, token)
+        if redacted != text:
+            record.msg = redacted
             record.args = ()
         return True
 
@@ -123,8 +125,10 @@ def redact(text: str, token: str | None = None) -> str:
         from ..conf import flashcall_settings
 
         token = flashcall_settings.API_TOKEN
-    if token and token in text:
-        text = text.replace(token, "<token>")
+    if token:
+        # The URL carries the token percent-encoded: hide that spelling too.
+        for spelling in {token, quote(token, safe="")}:
+            text = text.replace(spelling, "<token>")
     return text
 
 

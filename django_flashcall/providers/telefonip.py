@@ -45,6 +45,9 @@ from .base import (
 logger = logging.getLogger("django_flashcall")
 
 MAX_BODY = 64 * 1024  # a real answer is ~100 bytes
+MAX_AMOUNT = Decimal(10) ** 6  # the price column holds 10 digits, 4 after the point
+# Words in a get_code refusal that mean "this phone", not "this account".
+PER_PHONE_WORDS = ("limit", "phone", "format", "лимит", "номер")
 
 _session: requests.Session | None = None
 _session_pid: int | None = None
@@ -84,12 +87,17 @@ def get_session() -> requests.Session:
 
 
 def _decimal(value: Any) -> Decimal | None:
+    """A money amount, or None for anything that is not a sane one (NaN,
+    Infinity, 1e30 would break comparisons and the price column)."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value).strip().replace(",", "."))
+        amount = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError):
         return None
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        return None
+    return amount
 
 
 def _truthy(value: Any) -> bool | None:
@@ -206,14 +214,27 @@ class TelefonIPProvider(BaseProvider):
             raise ProviderError("rejected", f"provider 400: {error}", trips_breaker=False)
         if status != 200:
             raise ProviderError("bad_response", f"provider HTTP {status}: {error}")
-        if body.get("success") is not True:
-            raise ProviderError("rejected", f"provider refused: {error or 'success is false'}")
+        success = _truthy(body.get("success"))
+        if success is False:
+            # Refusals of one phone (its daily cap at the provider, its format)
+            # say nothing of the provider's health: they must not let one
+            # capped phone open the circuit breaker for everybody.
+            one_phone = any(word in error.lower() for word in PER_PHONE_WORDS)
+            raise ProviderError(
+                "rejected",
+                f"provider refused: {error or 'success is false'}",
+                trips_breaker=not one_phone,
+            )
         data = body.get("data")
         code = data.get("code") if isinstance(data, dict) else None
         if isinstance(code, int) and not isinstance(code, bool):
             code = f"{code:04d}"
         if not (isinstance(code, str) and len(code) == 4 and code.isascii() and code.isdigit()):
             raise ProviderError("bad_response", "the provider's answer has no 4-digit code")
+        if success is not True:
+            # A code but no clear "success": the call was likely placed and
+            # billed, so this is not a refusal (it counts against the limits).
+            raise ProviderError("bad_response", "the provider's answer has no success flag")
         provider_id = data.get("id")
         return ProviderResult(
             code=code,

@@ -45,8 +45,12 @@ class Command(BaseCommand):
         if days is None:
             days = flashcall_settings.RETENTION_DAYS
         batch = options["batch_size"]
-        if days is None or days < 0:
-            raise CommandError("--days must be zero or more.")
+        # The limits (cooldown, daily limit, budget, failure lock) are counted
+        # from the last 24 h of rows: deleting those would lift them all.
+        if days is None or days < 1:
+            raise CommandError(
+                "--days must be at least 1: the last 24 h of attempts hold the limits."
+            )
         if batch < 1:
             raise CommandError("--batch-size must be at least 1.")
         cutoff = now() - timedelta(days=days)
