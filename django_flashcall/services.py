@@ -7,7 +7,6 @@ functions and translate :class:`~django_flashcall.exceptions.FlashCallError`.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,17 +14,17 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 
 from . import breaker, limits, signals, users
 from .clock import now
+from .codes import hash_code, locate, parse_code
 from .conf import flashcall_settings
 from .exceptions import (
     CodeExpired,
     FlashCallError,
     InvalidCode,
     InvalidPhone,
-    InvalidRequest,
     NoActiveAttempt,
     PhoneTaken,
     ProviderUnavailable,
@@ -40,26 +39,8 @@ from .shared_cache import CacheUnavailable, quietly
 logger = logging.getLogger("django_flashcall")
 
 CACHE_RETRY = 30  # seconds a client is told to wait while the cache is down
-_UUID = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", re.ASCII)
 
 __all__ = ["confirm_code", "hash_code", "parse_code", "request_code"]
-
-
-def hash_code(attempt_id: uuid.UUID | str, code: str) -> str:
-    """HMAC-SHA256 of the code, keyed with SECRET_KEY and bound to one attempt."""
-    return salted_hmac(
-        "django_flashcall.code", f"{attempt_id}:{code}", algorithm="sha256"
-    ).hexdigest()
-
-
-def parse_code(value: object) -> str | None:
-    """The code if ``value`` is exactly 4 ASCII digits (spaces around allowed)."""
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    text = value.strip()
-    if len(text) == 4 and text.isascii() and text.isdigit():
-        return text
-    return None
 
 
 def _client(request: HttpRequest | None) -> dict[str, Any]:
@@ -199,22 +180,6 @@ def _provider_failed(attempt: CallAttempt, failure: ProviderError, request: Any)
     raise error
 
 
-def _locate(phone: str | None, attempt_id: object) -> Q:
-    if attempt_id is not None:
-        public_id = None
-        if isinstance(attempt_id, str) and _UUID.fullmatch(attempt_id.strip()):
-            public_id = uuid.UUID(attempt_id.strip())
-        if public_id is None:
-            raise InvalidRequest(reason="attempt_id")
-        where = Q(public_id=public_id)
-        if phone is not None:
-            where &= Q(phone=normalize(phone))
-        return where
-    if phone is None:
-        raise InvalidRequest(reason="missing phone")
-    return Q(phone=normalize(phone))
-
-
 def confirm_code(
     phone: str | None = None,
     code: str = "",
@@ -235,7 +200,7 @@ def confirm_code(
     """
     if isinstance(attempt_id, uuid.UUID):
         attempt_id = str(attempt_id)
-    where = _locate(phone, attempt_id)
+    where = locate(phone, attempt_id)
     current = _client(request).get("user")
     if create_user is None:
         create_user = bool(flashcall_settings.CREATE_USERS) and flashcall_settings.LOGIN != "none"
