@@ -36,7 +36,6 @@ import platform
 import pstats
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -75,17 +74,15 @@ def log(msg: str) -> None:
 
 
 def _load_runtests() -> Any:
-    """``scripts/runtests.py`` (standard library only) for its Postgres and Redis."""
+    """``scripts/runtests.py`` (standard library only): its Postgres and Redis, and
+    ``free_port`` and ``stop_process``."""
     spec = importlib.util.spec_from_file_location("_runtests", ROOT / "scripts" / "runtests.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+runtests = _load_runtests()
 
 
 # --------------------------------------------------------------------------- CPU accounting
@@ -147,7 +144,7 @@ class Gunicorn:
     def __init__(
         self, args: argparse.Namespace, env: dict[str, str], logfile: Path, tree: Path = ROOT
     ) -> None:
-        self.port = free_port()
+        self.port = runtests.free_port()
         self.logfile = logfile
         self.cmd = [
             sys.executable, "-m", "gunicorn",
@@ -198,14 +195,9 @@ class Gunicorn:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        # SIGTERM: a graceful stop (--graceful-timeout 10); after 20 s, SIGKILL to the
+        # process group, workers included.
+        runtests.stop_process(proc, timeout=20, group=True)
 
 
 # --------------------------------------------------------------------------- load
@@ -754,7 +746,6 @@ def _sigterm(signum: int, frame: Any) -> None:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
-    runtests = _load_runtests()
     tmp = Path(tempfile.mkdtemp(prefix="flashcall-bench-", dir="/tmp"))
     os.chmod(tmp, 0o711)  # the postgres user must reach tmp/pg
     pg, redis_server = runtests.Postgres(tmp), runtests.Redis(tmp)

@@ -16,7 +16,9 @@ Any other argument goes to both pytest runs (``-x``, ``-k name``, a test path).
 With ``CI=true`` (or ``1``) a server that cannot be started is an error; outside
 CI the PostgreSQL run is skipped / the suite runs without Redis, with a warning.
 
-Standard library only: it runs before anything else is known to work.
+Standard library only: it runs before anything else is known to work, and
+``tests/browser_helpers.py`` and ``benchmarks/run.py`` load it by path for
+``free_port``, ``stop_process`` and the server classes.
 """
 
 from __future__ import annotations
@@ -56,9 +58,34 @@ def log(msg: str) -> None:
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (another process may take it before we bind it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float = 10, group: bool = False) -> None:
+    """Stop ``proc`` and reap it: SIGTERM, up to ``timeout`` seconds to exit, then SIGKILL.
+
+    With ``group=True`` the SIGKILL goes to the process group (for a child started with
+    ``start_new_session=True`` whose own children must not outlive it, e.g. gunicorn's
+    workers). Nothing to do for ``None`` or a process that has exited. Also used by
+    ``tests/browser_helpers.py`` and ``benchmarks/run.py``.
+    """
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        if group:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        else:
+            proc.kill()
+        proc.wait()
 
 
 def tail(path: Path, lines: int = 30) -> str:
@@ -276,14 +303,7 @@ class Redis:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 # --------------------------------------------------------------------------- pytest

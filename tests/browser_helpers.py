@@ -12,9 +12,9 @@ into the demo).
 from __future__ import annotations
 
 import http.cookiejar
+import importlib.util
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +26,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example_project"
 MANAGE = EXAMPLE / "manage.py"
+
+
+def _load_runtests():
+    """``scripts/runtests.py`` (not a package; standard library only), by its path."""
+    spec = importlib.util.spec_from_file_location("_runtests", ROOT / "scripts" / "runtests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_runtests = _load_runtests()
+free_port = _runtests.free_port
+stop_process = _runtests.stop_process
 
 # Variables of the test run that would change what the example runs on.
 _DROP = (
@@ -64,12 +77,6 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.
         text=True,
         timeout=timeout,
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ExampleServer:
@@ -139,14 +146,7 @@ class ExampleServer:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
     def __enter__(self) -> ExampleServer:
         return self.start()
