@@ -355,3 +355,16 @@ def test_cleanup_never_deletes_the_rows_that_hold_the_limits(days):
     with pytest.raises(CommandError, match="at least 1"):
         run("flashcall_cleanup", "--days", days)
     assert CallAttempt.objects.filter(pk=attempt.pk).exists()
+
+
+def test_cleanup_marks_calls_interrupted_mid_call_as_failed():
+    stuck = CallAttempt.objects.create(
+        phone="79244501003", status="calling", created_at=now() - timedelta(hours=1)
+    )
+    in_flight = CallAttempt.objects.create(phone="79244501004", status="calling")
+    out, _ = run("flashcall_cleanup")
+    assert "Marked 1 interrupted calls as failed." in out
+    stuck.refresh_from_db()
+    in_flight.refresh_from_db()
+    assert (stuck.status, stuck.reason) == ("failed", "timeout")  # still counts: maybe placed
+    assert in_flight.status == "calling"

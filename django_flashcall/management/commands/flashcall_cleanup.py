@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import Max, Min
 
 from ...clock import now
-from ...conf import flashcall_settings
-from ...models import CallAttempt
+from ...conf import flashcall_settings, timeout_total
+from ...models import CallAttempt, Reason, Status
 
 
 class Command(BaseCommand):
@@ -55,10 +55,24 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         cutoff = now() - timedelta(days=days)
         old = CallAttempt.objects.filter(created_at__lt=cutoff)
+        # A "calling" row older than any provider request can take belongs to
+        # a process that died mid-call: the call may have been placed, so it
+        # keeps counting against the limits, now as a failure that says so.
+        stale = CallAttempt.objects.filter(
+            status=Status.CALLING, created_at__lt=now() - timedelta(seconds=timeout_total() + 60)
+        )
         if options["dry_run"]:
             count = old.count()
             self.stdout.write(f"Would delete {count} attempts created before {cutoff.isoformat()}.")
+            self.stdout.write(f"Would mark {stale.count()} interrupted calls as failed.")
             return
+        swept = stale.update(
+            status=Status.FAILED,
+            reason=Reason.TIMEOUT,
+            error="interrupted: the process placing the call did not finish",
+        )
+        if swept:
+            self.stdout.write(f"Marked {swept} interrupted calls as failed.")
         bounds = old.aggregate(lo=Min("pk"), hi=Max("pk"))
         lo, hi = bounds["lo"], bounds["hi"]
         deleted = batches = 0
