@@ -66,3 +66,28 @@ def _clear_caches():
     for cache in caches.all():
         cache.clear()
     yield
+
+
+# --------------------------------------------------------------------------- app state
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The app's clock, frozen; ``clock.advance(seconds)`` moves it."""
+    from tests.helpers import install_clock
+
+    return install_clock(monkeypatch)
+
+
+@pytest.fixture
+def outbox(flashcall_outbox):
+    """The sandbox provider's outbox (and the sandbox selected)."""
+    return flashcall_outbox
+
+
+@pytest.fixture
+def scripted(settings, flashcall_outbox):
+    """A sandbox provider with a switchable failure and an in-call hook."""
+    from tests.helpers import use_scripted
+
+    return use_scripted(settings)

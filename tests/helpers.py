@@ -57,6 +57,24 @@ def install_clock(monkeypatch: Any, start: datetime | None = None) -> Clock:
     return fake
 
 
+PHONE = "79244501003"
+
+
+def phone(i: int) -> str:
+    """Distinct valid phones, for tests that must not trip per-phone limits."""
+    return f"7916{i:07d}"
+
+
+def code_for(outbox: list, number: str = PHONE) -> str:
+    """The code of the newest sandbox call to ``number``."""
+    return [call for call in outbox if call.phone == number][-1].code
+
+
+def row(attempt: Any) -> Any:
+    """The attempt as the database has it now."""
+    return type(attempt).objects.get(pk=attempt.pk)
+
+
 def wrong(code: str) -> str:
     """A well-formed code that is not ``code``."""
     return f"{(int(code) + 1) % 10000:04d}"

@@ -13,23 +13,13 @@ from hypothesis import strategies as st
 from django_flashcall.auth_backends import FlashCallBackend
 from django_flashcall.models import CallAttempt, PhoneNumber
 from django_flashcall.services import request_code
-from tests.helpers import install_clock, wrong
+from tests.helpers import wrong
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "79244501003"
 BACKEND = "django_flashcall.auth_backends.FlashCallBackend"
 User = get_user_model()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
-
-
-@pytest.fixture
-def outbox(flashcall_outbox):
-    return flashcall_outbox
 
 
 @pytest.fixture

@@ -17,23 +17,9 @@ from django_flashcall.exceptions import ProviderUnavailable, RateLimited
 from django_flashcall.models import CallAttempt
 from django_flashcall.providers import ProviderError
 from django_flashcall.services import request_code
-from tests.helpers import install_clock, use_failing, use_scripted
+from tests.helpers import phone, use_failing
 
 pytestmark = pytest.mark.django_db
-
-
-def phone(i: int) -> str:
-    return f"7916{i:07d}"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
-
-
-@pytest.fixture
-def scripted(settings, flashcall_outbox):
-    return use_scripted(settings)
 
 
 @pytest.fixture

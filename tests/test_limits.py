@@ -18,39 +18,12 @@ from django_flashcall.exceptions import (
 from django_flashcall.models import CallAttempt
 from django_flashcall.providers import ProviderError
 from django_flashcall.services import confirm_code, request_code
-from tests.helpers import install_clock, use_scripted, wrong
+from tests.helpers import code_for, phone, row, wrong
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "79244501003"
 DAY = 86400
-
-
-def phone(i: int) -> str:
-    return f"7916{i:07d}"
-
-
-def code_for(outbox, number: str = PHONE) -> str:
-    return [call for call in outbox if call.phone == number][-1].code
-
-
-def row(attempt: CallAttempt) -> CallAttempt:
-    return CallAttempt.objects.get(pk=attempt.pk)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
-
-
-@pytest.fixture
-def outbox(flashcall_outbox):
-    return flashcall_outbox
-
-
-@pytest.fixture
-def scripted(settings, flashcall_outbox):
-    return use_scripted(settings)
 
 
 # --------------------------------------------------------------------------- phone lock

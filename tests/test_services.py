@@ -36,9 +36,10 @@ from django_flashcall.services import confirm_code, hash_code, request_code
 from django_flashcall.shared_cache import CacheUnavailable
 from tests.helpers import (
     FixedCodeProvider,
-    install_clock,
+    code_for,
+    phone,
+    row,
     use_failing,
-    use_scripted,
     wrong,
 )
 
@@ -47,34 +48,6 @@ pytestmark = pytest.mark.django_db
 PHONE = "79244501003"
 DAY = 86400
 User = get_user_model()
-
-
-def phone(i: int) -> str:
-    """Distinct valid phones, for tests that must not trip per-phone limits."""
-    return f"7916{i:07d}"
-
-
-def code_for(outbox, number: str = PHONE) -> str:
-    return [call for call in outbox if call.phone == number][-1].code
-
-
-def row(attempt: CallAttempt) -> CallAttempt:
-    return CallAttempt.objects.get(pk=attempt.pk)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
-
-
-@pytest.fixture
-def outbox(flashcall_outbox):
-    return flashcall_outbox
-
-
-@pytest.fixture
-def scripted(settings, flashcall_outbox):
-    return use_scripted(settings)
 
 
 @pytest.fixture

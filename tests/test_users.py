@@ -10,32 +10,14 @@ from django.test import RequestFactory
 
 from django_flashcall import signals, users
 from django_flashcall.exceptions import PhoneTaken
-from django_flashcall.models import CallAttempt, PhoneNumber
+from django_flashcall.models import PhoneNumber
 from django_flashcall.services import confirm_code, request_code
-from tests.helpers import install_clock
+from tests.helpers import code_for, row
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "79244501003"
 User = get_user_model()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
-
-
-@pytest.fixture
-def outbox(flashcall_outbox):
-    return flashcall_outbox
-
-
-def code_for(outbox, number: str = PHONE) -> str:
-    return [call for call in outbox if call.phone == number][-1].code
-
-
-def row(attempt: CallAttempt) -> CallAttempt:
-    return CallAttempt.objects.get(pk=attempt.pk)
 
 
 def collect_into(log: list):
