@@ -13,6 +13,7 @@ from tests.api_helpers import CONFIRM, PHONE, REQUEST, assert_error, post
 
 pytestmark = pytest.mark.django_db
 
+
 def wrong(code):
     """A well-formed code that is not ``code``."""
     return f"{(int(code) + 1) % 10000:04d}"

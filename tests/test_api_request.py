@@ -15,6 +15,7 @@ from tests.api_helpers import PHONE, REQUEST, assert_error, post
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture
 def clock(monkeypatch):
     """Freezes the app's clock (``django_flashcall.clock`` reads ``timezone.now``)."""
