@@ -3,10 +3,7 @@ shape, every error row the endpoint can answer, the check counting of
 ``FLASHCALL_MAX_CHECKS``, expiry before comparison, the phone lock and the
 IP rate limit. Login modes are in test_api_login.py."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from django_flashcall.models import CallAttempt, Status
 from tests.api_helpers import CONFIRM, PHONE, REQUEST, assert_error, post
@@ -17,20 +14,6 @@ pytestmark = pytest.mark.django_db
 def wrong(code):
     """A well-formed code that is not ``code``."""
     return f"{(int(code) + 1) % 10000:04d}"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Freezes the app's clock (``django_flashcall.clock`` reads ``timezone.now``)."""
-    start = timezone.now()
-    offset = [timedelta(0)]
-    monkeypatch.setattr(timezone, "now", lambda: start + offset[0])
-
-    class Clock:
-        def advance(self, seconds):
-            offset[0] += timedelta(seconds=seconds)
-
-    return Clock()
 
 
 @pytest.fixture

@@ -16,20 +16,6 @@ from tests.api_helpers import PHONE, REQUEST, assert_error, post
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """Freezes the app's clock (``django_flashcall.clock`` reads ``timezone.now``)."""
-    start = timezone.now()
-    offset = [timedelta(0)]
-    monkeypatch.setattr(timezone, "now", lambda: start + offset[0])
-
-    class Clock:
-        def advance(self, seconds):
-            offset[0] += timedelta(seconds=seconds)
-
-    return Clock()
-
-
 # ----------------------------------------------------------------------------------------- success
 
 
