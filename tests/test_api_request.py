@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_flashcall.models import CallAttempt, PhoneNumber, Reason, Status
 from django_flashcall.testing import refused_url
 from tests.api_helpers import PHONE, REQUEST, assert_error, post
+from tests.helpers import scrub
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,8 @@ def test_request_answers_the_spec_shape(client, flashcall_outbox):
     (call,) = flashcall_outbox
     assert call.phone == PHONE and call.sms_fallback is False
     # The code never leaves the server.
-    assert call.code not in response.content.decode()
+    assert call.code not in scrub(response.content.decode(), PHONE)
+    assert call.caller not in response.content.decode()
     attempt = CallAttempt.objects.get(public_id=body["attempt_id"])
     assert attempt.status == Status.PENDING and attempt.ip == "127.0.0.1"
 
