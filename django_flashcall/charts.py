@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .stats import Bucket
+from .report import Bucket
 
 
 @dataclass(frozen=True)
