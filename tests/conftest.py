@@ -13,8 +13,14 @@ With ``CI`` set, a missing Redis is a failure, not a skip.
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 pytest_plugins = ["django_flashcall.testing.pytest_plugin"]
+
+# No per-example deadline: on a loaded CI machine a slow first example is
+# noise, not a finding. The examples stay random, so CI keeps exploring.
+hypothesis_settings.register_profile("flashcall", deadline=None)
+hypothesis_settings.load_profile("flashcall")
 
 
 def in_ci() -> bool:
