@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: venv demo test test-fast lint bench clean
 
@@ -14,12 +15,18 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when the package metadata changed since the last install.
+# The whole development set (test tools, playwright, psycopg, gunicorn, ruff):
 $(STAMP): setup.cfg pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
-demo: venv
+# The demo needs only the package and drf-spectacular (its schema page).
+$(DEMO_STAMP): setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[schema]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	cd example_project && ../$(PY) manage.py migrate --noinput && \
 		../$(PY) manage.py runserver 127.0.0.1:8000
 

@@ -35,7 +35,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
         provider_class = None
-    from .providers import TelefonIPProvider
+    from .providers import SandboxProvider, TelefonIPProvider
 
     if (
         provider_class is not None
@@ -49,6 +49,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 hint="Set FLASHCALL_API_TOKEN from the environment, or use "
                 "FLASHCALL_PROVIDER = 'django_flashcall.providers.SandboxProvider' in development.",
                 id="django_flashcall.E001",
+            )
+        )
+    if (
+        isinstance(provider_class, type)
+        and issubclass(provider_class, SandboxProvider)
+        and not settings.DEBUG
+    ):
+        errors.append(
+            Warning(
+                "FLASHCALL_PROVIDER is the SandboxProvider while DEBUG is off: no call is "
+                "placed, so nobody can receive a code.",
+                hint="Use 'django_flashcall.providers.TelefonIPProvider' with "
+                "FLASHCALL_API_TOKEN in production; silence django_flashcall.W003 in a "
+                "test or staging site that is meant to run on the sandbox.",
+                id="django_flashcall.W003",
             )
         )
     caches = getattr(settings, "CACHES", {})
@@ -93,6 +108,20 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                     hint="Use 'session', 'token', 'none' or a dotted path to "
                     "callable(request, user, attempt) -> dict.",
                     id="django_flashcall.E003",
+                )
+            )
+    from .net import RATE_SETTINGS, rate_problem
+
+    for name in RATE_SETTINGS:
+        rate = getattr(flashcall_settings, name)
+        problem = rate_problem(rate)
+        if problem is not None:
+            errors.append(
+                Error(
+                    f"FLASHCALL_{name} = {rate!r} {problem}.",
+                    hint="Use django-ratelimit's syntax, a count per period: '10/h', "
+                    "'100/d', '5/15m'; None turns the limit off.",
+                    id="django_flashcall.E005",
                 )
             )
     if login == "token" and not apps.is_installed("rest_framework.authtoken"):

@@ -24,11 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import (
-    Count,
-    Min,
-    Q,
-)
+from django.db import transaction
+from django.db.models import Count, Min, Q
 
 from .conf import flashcall_settings
 from .exceptions import RateLimited
@@ -135,6 +132,25 @@ def _lock(key: str, *, wait: float, refusal: RateLimited) -> Iterator[None]:
                 cache.delete(key)
 
         quietly(release)
+
+
+def check_autocommit() -> None:
+    """Refuse to place a call inside the caller's transaction.
+
+    The limits hold because the ``calling`` row is visible to every other
+    process from the moment the locks are released. Inside a transaction
+    (``ATOMIC_REQUESTS``, or ``request_code()`` under ``atomic()``) it would
+    stay invisible while the paid call is in flight, and concurrent requests
+    would each see room under the cooldown, the daily limit and the budget.
+    """
+    connection = transaction.get_connection()
+    # A Django test case's own atomic blocks do not hide the row from the test.
+    if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
+        raise transaction.TransactionManagementError(
+            "django_flashcall.services.request_code() must run outside a transaction: "
+            "its attempt row reserves the limits for the paid call and must be committed "
+            "at once. Decorate the view with @transaction.non_atomic_requests."
+        )
 
 
 def phone_lock(phone: str) -> Any:

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
+from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
 from .conf import flashcall_settings
 
@@ -69,6 +73,30 @@ REQUEST_GROUP = "django_flashcall.request"
 CONFIRM_GROUP = "django_flashcall.confirm"
 
 
+# django-ratelimit's rate syntax: "10/h", "100/d", "5/15m" (a count per period).
+RATE = re.compile(r"\d+/(?:[1-9]\d*)?[smhd]?\Z")
+RATE_SETTINGS = ("RATELIMIT_REQUEST", "RATELIMIT_CONFIRM")
+
+
+def rate_problem(rate: Any) -> str | None:
+    """Why django-ratelimit could not use ``rate``, or None if it can.
+
+    django-ratelimit takes a string such as ``"10/h"``, ``None`` (no limit),
+    a callable or the dotted path of one. A typo must not pass unseen: its
+    error would look like a cache failure, and the limit would be skipped.
+    """
+    if rate is None or callable(rate):
+        return None
+    if isinstance(rate, str) and "." in rate:
+        try:
+            return None if callable(import_string(rate)) else "is not a callable"
+        except ImportError:
+            return "cannot be imported"
+    if isinstance(rate, str) and RATE.match(rate):
+        return None
+    return "is not a rate such as '10/h', '100/d' or '5/15m'"
+
+
 def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
     """The per-IP rate of SPEC §3 (``FLASHCALL_<setting>``) through
     django-ratelimit with a callable key, raised as our ``RateLimited`` 429:
@@ -77,6 +105,10 @@ def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
 
     from .exceptions import RateLimited
 
+    rate = getattr(flashcall_settings, setting)
+    problem = rate_problem(rate)
+    if problem is not None:  # system check E005 reports it at start
+        raise ImproperlyConfigured(f"FLASHCALL_{setting} = {rate!r} {problem}.")
     if client_ip(request) is None:
         # No address (a unix socket and no proxy setting): one shared bucket
         # would let one client lock everyone out. The phone limits still hold.
@@ -87,14 +119,17 @@ def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
             request,
             group=group,
             key=ratelimit_key,
-            rate=getattr(flashcall_settings, setting),
+            rate=rate,
             method=["POST"],
             increment=True,
         )
-    except Exception:  # noqa: BLE001  the cache is down
+    except Exception as exc:  # noqa: BLE001  the cache is down
         # The per-phone limits need the cache too and fail closed on request;
-        # confirm's guards live in the database. Skip this one, say so.
-        logger.warning("The cache is unavailable: the IP rate limit is skipped")
+        # confirm's guards live in the database. Skip this one, say so (the
+        # type only: a cache client's message may hold its URL and password).
+        logger.warning(
+            "The cache is unavailable (%s): the IP rate limit is skipped", type(exc).__name__
+        )
         return
     if usage is not None and usage["should_limit"]:
         # time_left is -1 when django-ratelimit could not read its counter.

@@ -78,7 +78,10 @@ def request_code(
 
     Raises ``InvalidPhone``, ``RateLimited`` or ``ProviderUnavailable``, always
     after writing a ``CallAttempt`` row that says why (but for ``InvalidPhone``).
+    Must run in autocommit mode, not inside a transaction (see
+    :func:`~django_flashcall.limits.check_autocommit`).
     """
+    limits.check_autocommit()
     stored = normalize(phone)
     # SMS costs more and is the tool of SMS-pumping fraud: a client may opt
     # out of the fallback, but only the site (FLASHCALL_SMS_FALLBACK) opts in.

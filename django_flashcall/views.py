@@ -15,9 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -92,6 +94,7 @@ def _show_error(form: Any, error: FlashCallError, field: str | None = None) -> d
     return {}
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")  # limits.check_autocommit
 class PhoneLoginView(View):
     """Step 1: the phone. A valid one gets a call and a redirect to step 2."""
 
@@ -131,6 +134,7 @@ class PhoneLoginView(View):
         return render(request, self.template_name, context)
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")  # limits.check_autocommit
 class ConfirmView(View):
     """Step 2: the code, and "call me again" (which respects the cooldown)."""
 

@@ -76,4 +76,4 @@ AUTH_USER_MODEL = "testapp.User"
 
 FLASHCALL_PROVIDER = "django_flashcall.providers.SandboxProvider"
 FLASHCALL_API_TOKEN = "test-token-not-real"  # noqa: S105
-SILENCED_SYSTEM_CHECKS = ["django_flashcall.W001"]
+SILENCED_SYSTEM_CHECKS = ["django_flashcall.W001", "django_flashcall.W003"]

@@ -290,6 +290,23 @@ def test_fullwidth_digits_in_the_phone_are_a_valid_phone(client, fake_telefonip)
     assert fake_telefonip.requests_for("get_code")[0].phone == "89244501003"
 
 
+@pytest.mark.parametrize("length", [5, 300, 10_000])
+def test_a_long_code_is_invalid_code_and_costs_no_check(client, fake_telefonip, pending, length):
+    attempt, code = pending
+    body = dumps({"phone": PHONE, "code": code + "0" * (length - 4)})
+    body = assert_error_answer(raw(client, CONFIRM, body, JSON), {"invalid_code"})
+    assert body["attempts_left"] == 3
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.checks_used) == (Status.PENDING, 0)
+
+
+@pytest.mark.parametrize("length", [300, 10_000])
+def test_a_long_phone_is_invalid_phone(client, fake_telefonip, length):
+    body = dumps({"phone": PHONE + "1" * (length - len(PHONE))})
+    assert_error_answer(raw(client, REQUEST, body, JSON), {"invalid_phone"})
+    assert fake_telefonip.requests == []
+
+
 def test_fullwidth_digits_in_the_code_are_invalid_code(client, fake_telefonip, pending):
     attempt, code = pending
     body = dumps({"phone": PHONE, "code": code.translate(FULLWIDTH)})

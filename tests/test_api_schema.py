@@ -155,10 +155,14 @@ def test_405_is_json_without_an_accept_header(client, path):
 
 
 @pytest.mark.parametrize("path", [REQUEST, CONFIRM])
-def test_options_describes_the_endpoint(client, path):
-    response = client.options(path)
-    assert response.status_code == 200
-    assert response.json()["name"] in {"Request Code", "Confirm Code"}
+@pytest.mark.parametrize("method", ["options", "put", "patch", "delete", "head"])
+def test_every_other_method_is_a_json_405(client, path, method):
+    # SPEC §4: OPTIONS too (a CORS preflight is answered by the CORS middleware).
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    if method != "head":
+        assert response.json()["code"] == "method_not_allowed"
 
 
 # --------------------------------------------------------------------------- browsable API

@@ -37,9 +37,9 @@ def test_check_is_registered():
     assert check_settings in registry.get_checks(include_deployment_checks=True)
 
 
-def test_test_settings_report_only_the_local_cache(settings):
-    # tests/settings.py: sandbox, LocMemCache, DEBUG off (W001 is silenced there).
-    assert ids() == ["django_flashcall.W001"]
+def test_test_settings_report_the_local_cache_and_the_sandbox(settings):
+    # tests/settings.py: sandbox, LocMemCache, DEBUG off (both silenced there).
+    assert ids() == ["django_flashcall.W001", "django_flashcall.W003"]
 
 
 # --------------------------------------------------------------------------- E001
@@ -70,6 +70,7 @@ def test_e001_default_provider_without_token(clean):
 def test_no_e001_for_other_providers(clean, provider):
     clean.FLASHCALL_PROVIDER = provider
     clean.FLASHCALL_API_TOKEN = ""
+    clean.DEBUG = True  # the sandbox's own warning, W003, is for DEBUG off
     assert ids() == []
 
 
@@ -154,6 +155,23 @@ def test_no_e004_when_authtoken_is_installed_by_its_app_config(clean):
     assert ids() == []
 
 
+# --------------------------------------------------------------------------- E005
+
+
+@pytest.mark.parametrize("setting", ["FLASHCALL_RATELIMIT_REQUEST", "FLASHCALL_RATELIMIT_CONFIRM"])
+def test_e005_a_rate_django_ratelimit_cannot_read(clean, setting):
+    setattr(clean, setting, "10 per hour")
+    messages = check_settings()
+    assert [m.id for m in messages] == ["django_flashcall.E005"]
+    assert setting in messages[0].msg and "'10/h'" in messages[0].hint
+
+
+def test_no_e005_for_good_rates_or_none(clean):
+    clean.FLASHCALL_RATELIMIT_REQUEST = "5/15m"
+    clean.FLASHCALL_RATELIMIT_CONFIRM = None
+    assert ids() == []
+
+
 # --------------------------------------------------------------------------- W001
 
 
@@ -195,6 +213,27 @@ def test_w001_follows_the_cache_alias(clean):
     assert ids() == []
     clean.FLASHCALL_CACHE_ALIAS = "default"
     assert ids() == ["django_flashcall.W001"]
+
+
+# --------------------------------------------------------------------------- W003
+
+
+def test_w003_sandbox_without_debug(clean):
+    clean.FLASHCALL_PROVIDER = SANDBOX
+    messages = check_settings()
+    assert [m.id for m in messages] == ["django_flashcall.W003"]
+    assert isinstance(messages[0], Warning) and "W003" in messages[0].hint
+
+
+def test_w003_covers_sandbox_subclasses(clean):
+    clean.FLASHCALL_PROVIDER = "tests.helpers.ScriptedProvider"
+    assert ids() == ["django_flashcall.W003"]
+
+
+def test_no_w003_in_debug(clean):
+    clean.FLASHCALL_PROVIDER = SANDBOX
+    clean.DEBUG = True
+    assert ids() == []
 
 
 # --------------------------------------------------------------------------- together

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test import Client
 
 from django_flashcall.exceptions import (
     InvalidCode,
@@ -24,12 +26,20 @@ from django_flashcall.exceptions import (
 )
 from django_flashcall.models import CallAttempt, PhoneNumber
 from django_flashcall.services import confirm_code, request_code
-from tests.helpers import wrong
+from tests.helpers import use_scripted, wrong
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 PHONE = "79244501003"
+API_REQUEST = "/api/flashcall/request/"
+PAGE_LOGIN = "/accounts/phone/"
 User = get_user_model()
+
+
+def post_phone(client: Client, path: str) -> Any:
+    if path == API_REQUEST:
+        return client.post(path, {"phone": PHONE}, content_type="application/json")
+    return client.post(path, {"phone": PHONE})
 
 
 def together(n: int, work: Callable[[int], Any]) -> list[Any]:
@@ -185,3 +195,51 @@ def test_no_active_attempt_is_what_losers_see(flashcall_outbox):
     confirm_code(PHONE, code)
     results = together(8, lambda i: confirm_code(PHONE, code))
     assert all(isinstance(r, NoActiveAttempt) for r in results)
+
+
+# --------------------------------------------------------------------------- ATOMIC_REQUESTS
+
+
+@pytest.fixture
+def atomic_requests():
+    """A site with ``ATOMIC_REQUESTS``: every view runs in a transaction,
+    unless it is ``non_atomic_requests`` (as ours are)."""
+    settings_dict = connection.settings_dict
+    saved = settings_dict.get("ATOMIC_REQUESTS", False)
+    settings_dict["ATOMIC_REQUESTS"] = True
+    yield
+    settings_dict["ATOMIC_REQUESTS"] = saved
+
+
+@pytest.mark.parametrize("path", [API_REQUEST, PAGE_LOGIN])
+def test_atomic_requests_cannot_hide_a_call_in_flight(atomic_requests, settings, path):
+    """While one call is in flight, a second request for the phone from
+    another connection must see its row and be refused by the cooldown."""
+    scripted = use_scripted(settings)
+    second: list[int] = []
+
+    def another_worker() -> None:
+        def run() -> None:
+            try:
+                second.append(post_phone(Client(REMOTE_ADDR="10.0.0.2"), path).status_code)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(timeout=60)
+
+    scripted.during_call = another_worker
+    first = post_phone(Client(REMOTE_ADDR="10.0.0.1"), path)
+
+    assert first.status_code in (201, 302)
+    assert scripted.calls == [PHONE]  # one paid call, not two
+    assert CallAttempt.objects.filter(status="refused", reason="cooldown").count() == 1
+    assert second and second[0] in (429, 200)  # the API's 429; the page shows the error
+
+
+def test_request_code_inside_a_transaction_is_refused(settings):
+    scripted = use_scripted(settings)
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        request_code(PHONE)
+    assert scripted.calls == [] and not CallAttempt.objects.exists()

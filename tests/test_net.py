@@ -4,9 +4,16 @@ the client and is trusted only as far as the site says it runs proxies."""
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from django_flashcall.net import client_ip, ratelimit_key
+from django_flashcall.net import (
+    REQUEST_GROUP,
+    check_ip_rate,
+    client_ip,
+    rate_problem,
+    ratelimit_key,
+)
 
 CLIENT = "203.0.113.7"
 PROXY = "10.0.0.2"
@@ -151,3 +158,42 @@ def test_ipv6_clients_share_their_64():
     other = RequestFactory().post("/", REMOTE_ADDR="2001:db8:1:3::10")
     assert ratelimit_key("g", one) == ratelimit_key("g", two) == "2001:db8:1:2::/64"
     assert ratelimit_key("g", other) != ratelimit_key("g", one)
+
+
+# --------------------------------------------------------------------------- rates
+
+
+def per_ip_rate(group: str, request) -> str:
+    return "5/m"
+
+
+@pytest.mark.parametrize(
+    "rate", ["10/h", "100/d", "5/15m", "1/s", "3/", None, per_ip_rate, "tests.test_net.per_ip_rate"]
+)
+def test_rates_django_ratelimit_accepts(rate):
+    assert rate_problem(rate) is None
+
+
+@pytest.mark.parametrize(
+    ("rate", "problem"),
+    [
+        ("2 /h", "is not a rate"),
+        ("10 per hour", "is not a rate"),
+        ("10/hour", "is not a rate"),
+        ("10/0m", "is not a rate"),  # a zero period
+        ("/h", "is not a rate"),
+        (10, "is not a rate"),
+        ("tests.test_net.nothing_here", "cannot be imported"),
+        ("tests.test_net.CLIENT", "is not a callable"),
+    ],
+)
+def test_rate_typos_are_named(rate, problem):
+    assert problem in rate_problem(rate)
+
+
+@pytest.mark.django_db
+def test_a_bad_rate_fails_closed_instead_of_skipping_the_limit(settings):
+    settings.FLASHCALL_RATELIMIT_REQUEST = "2 /h"
+    request = RequestFactory().post("/", REMOTE_ADDR=CLIENT)
+    with pytest.raises(ImproperlyConfigured, match=r"FLASHCALL_RATELIMIT_REQUEST = '2 /h'"):
+        check_ip_rate(request, REQUEST_GROUP, "RATELIMIT_REQUEST")

@@ -15,7 +15,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
@@ -41,6 +42,7 @@ from tests.helpers import (
     row,
     scrub,
     use_failing,
+    use_scripted,
     wrong,
 )
 
@@ -736,3 +738,36 @@ def test_a_failing_signal_receiver_does_not_undo_a_verified_login(outbox, caplog
         signals.code_verified.disconnect(broken)
     assert attempt.status == "verified"
     assert any("receiver" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+def test_request_code_refuses_to_run_inside_the_callers_transaction(settings):
+    # The test's own atomic blocks do not count; the caller's one does: the
+    # attempt row must be committed before the paid call (limits.check_autocommit).
+    scripted = use_scripted(settings)
+    with pytest.raises(TransactionManagementError, match="non_atomic_requests"):
+        with transaction.atomic():
+            request_code(PHONE)
+    assert scripted.calls == [] and not CallAttempt.objects.exists()
+    request_code(PHONE)  # outside it, fine
+    assert scripted.calls == [PHONE]
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "kwargs", "status"),
+    [
+        ("/api/flashcall/request/", {"phone": PHONE}, {"content_type": "application/json"}, 201),
+        ("/accounts/phone/", {"phone": PHONE}, {}, 302),
+    ],
+)
+def test_views_work_with_atomic_requests(client, settings, path, data, kwargs, status):
+    scripted = use_scripted(settings)
+    connection.settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        response = client.post(path, data, **kwargs)
+    finally:
+        connection.settings_dict["ATOMIC_REQUESTS"] = False
+    assert response.status_code == status, response.content[:300]
+    assert scripted.calls == [PHONE]

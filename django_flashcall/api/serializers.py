@@ -10,11 +10,16 @@ from rest_framework import serializers
 
 from ..exceptions import InvalidRequest
 
-MAX_FIELD = 256  # no phone, code or UUID is longer
+MAX_FIELD = 256  # no UUID is longer
 
 
 class StrictString(serializers.CharField):
-    """A JSON string, and nothing DRF would coerce into one (numbers, bools)."""
+    """A JSON string, and nothing DRF would coerce into one (numbers, bools).
+
+    ``max_length=None`` for the phone and the code: whatever their length,
+    the services answer ``invalid_phone`` / ``invalid_code`` (SPEC §6), and
+    the body limit bounds them anyway.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", MAX_FIELD)
@@ -26,7 +31,7 @@ class StrictString(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             raise InvalidRequest(_("“%(field)s” must be a string.") % {"field": self.field_name})
-        if len(data) > MAX_FIELD:
+        if self.max_length is not None and len(data) > self.max_length:
             raise InvalidRequest(_("“%(field)s” is too long.") % {"field": self.field_name})
         return data
 
@@ -61,16 +66,16 @@ class StrictSerializer(serializers.Serializer):
 
 
 class RequestCodeSerializer(StrictSerializer):
-    phone = StrictString(help_text="Russian mobile number in any common spelling.")
+    phone = StrictString(max_length=None, help_text="Russian mobile number in any common spelling.")
     sms_fallback = StrictBoolean(
         required=False, help_text="Send the code by SMS if the call cannot be delivered."
     )
 
 
 class ConfirmCodeSerializer(StrictSerializer):
-    phone = StrictString(required=False, help_text="The phone the call went to.")
+    phone = StrictString(required=False, max_length=None, help_text="The phone the call went to.")
     attempt_id = StrictString(required=False, help_text="The attempt_id from request/.")
-    code = StrictString(help_text="The last 4 digits of the calling number.")
+    code = StrictString(max_length=None, help_text="The last 4 digits of the calling number.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "phone" not in attrs and "attempt_id" not in attrs:

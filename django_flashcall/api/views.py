@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.middleware.csrf import get_token
+from django.utils.decorators import method_decorator
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -45,10 +47,14 @@ class JSONFallback(DefaultContentNegotiation):
             return ASCIIJSONRenderer(), ASCIIJSONRenderer.media_type
 
 
+# Never inside ATOMIC_REQUESTS: a request's attempt row must commit before
+# its paid call (limits.check_autocommit), and a counted wrong code must stick.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class FlashCallAPIView(APIView):
     """Authentication is the site's DRF default (session, token, JWT...), so a
     logged-in client can attach a phone; the session path enforces CSRF."""
 
+    http_method_names = ["post"]  # SPEC §4: any other method, OPTIONS too, is a JSON 405
     parser_classes = [StrictJSONParser]
     content_negotiation_class = JSONFallback
     permission_classes = [AllowAny]
