@@ -169,6 +169,10 @@ def _provider_failed(attempt: CallAttempt, failure: ProviderError, request: Any)
     quietly(breaker.record_failure if failure.trips_breaker else breaker.release_probe)
     if failure.reason == Reason.UNAUTHORIZED:
         logger.error("The provider rejected FLASHCALL_API_TOKEN: %s", failure.message)
+    elif isinstance(failure, InvalidPhoneForProvider):
+        # Every phone that gets here has the documented 89XXXXXXXXX form: a
+        # format refusal more likely means the request itself is wrong.
+        logger.error("The provider refused the format of a valid phone: %s", failure.message)
     else:
         logger.warning("Flash call to %s failed: %s", attempt.phone[:4] + "…", failure.message)
     attempt.status, attempt.reason = Status.FAILED, failure.reason

@@ -364,3 +364,93 @@ def test_a_percent_encoded_token_is_redacted_too(settings, caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "<token>" in text
     assert token not in text and quote(token, safe="") not in text
+
+
+# --------------------------------------------------------------------------- undocumented answers
+# The provider page documents get_code's 200 and 400 only; these are the
+# plausible shapes it leaves open, each given the safest reading.
+
+
+def answer(mock, action: str, status: int = 200, **kwargs) -> None:
+    mock.add(responses.GET, url=re.compile(rf".*/{action}/.*"), status=status, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("status", "kwargs"),
+    [
+        (400, {"body": "id record not found"}),  # plain text
+        (400, {"json": "id record not found"}),  # a bare JSON string
+        (400, {"json": {"success": False, "error": "id record not found", "data": {}}}),
+        (404, {"body": ""}),
+    ],
+)
+def test_an_unknown_status_id_is_rejected_whatever_the_body(provider, status, kwargs):
+    # "rejected" is per attempt: flashcall_sync_status goes on with the others.
+    with responses.RequestsMock() as mock:
+        answer(mock, "get_status", status, **kwargs)
+        with pytest.raises(ProviderError) as info:
+            provider.get_status("999")
+    assert info.value.reason == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("error", "trips"),
+    [
+        ("limit of calls per day exceeded", False),
+        ("Превышено количество отправок на телефон", False),
+        ("Лимит звонков в сутки исчерпан", False),
+        ("balance limit reached", True),  # the account's money: everybody's problem
+        ("Недостаточно средств на балансе", True),
+        ("service temporarily unavailable", True),
+    ],
+)
+def test_which_refusals_trip_the_breaker(provider, error, trips):
+    with responses.RequestsMock() as mock:
+        answer(mock, "get_code", json={"success": False, "error": error, "data": {}})
+        with pytest.raises(ProviderError) as info:
+            provider.send(PHONE)
+    assert (info.value.reason, info.value.trips_breaker) == ("rejected", trips)
+
+
+def test_a_400_that_is_not_about_the_format_is_not_invalid_phone(provider):
+    # Only the documented "does not match the format ... or phone field is
+    # missing" 400 tells the user their phone is invalid.
+    with responses.RequestsMock() as mock:
+        answer(
+            mock, "get_code", 400, json={"success": False, "error": "daily limit for this phone"}
+        )
+        with pytest.raises(ProviderError) as info:
+            provider.send(PHONE)
+    assert not isinstance(info.value, InvalidPhoneForProvider)
+    assert (info.value.reason, info.value.trips_breaker) == ("rejected", False)
+
+
+@pytest.mark.parametrize(("value", "delivered"), [(2, None), (-1, None), (1, True), (0, False)])
+def test_only_documented_statuses_are_read_as_delivery(provider, value, delivered):
+    # An undocumented status ("in progress"?) stays unknown, so it is polled again.
+    body = {"success": True, "data": {"id": 7, "status": value, "status_info": "", "price": "0.2"}}
+    with responses.RequestsMock() as mock:
+        answer(mock, "get_status", json=body)
+        assert provider.get_status("7").delivered is delivered
+
+
+@pytest.mark.parametrize(
+    ("action", "error", "reason"),
+    [
+        ("get_status", "Unauthorized token", "unauthorized"),
+        ("get_balance", "Unauthorized token", "unauthorized"),
+        ("get_balance", "", "rejected"),
+    ],
+)
+def test_success_false_on_a_200_is_a_refusal(provider, action, error, reason):
+    with responses.RequestsMock() as mock:
+        answer(mock, action, json={"success": False, "error": error, "data": {}})
+        with pytest.raises(ProviderError) as info:
+            provider.get_status("7") if action == "get_status" else provider.get_balance()
+    assert info.value.reason == reason
+
+
+def test_a_float_call_id_is_kept_as_an_integer(provider):
+    with responses.RequestsMock() as mock:
+        answer(mock, "get_code", json={"success": True, "data": {"code": "1003", "id": 168.0}})
+        assert provider.send(PHONE).provider_id == "168"

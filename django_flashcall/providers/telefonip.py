@@ -46,8 +46,11 @@ logger = logging.getLogger("django_flashcall")
 
 MAX_BODY = 64 * 1024  # a real answer is ~100 bytes
 MAX_AMOUNT = Decimal(10) ** 6  # the price column holds 10 digits, 4 after the point
-# Words in a get_code refusal that mean "this phone", not "this account".
-PER_PHONE_WORDS = ("limit", "phone", "format", "лимит", "номер")
+# Words in a get_code refusal that mean "this phone", not "this account"
+# (the provider caps calls per phone per day; its wording is not documented)...
+PER_PHONE_WORDS = ("limit", "phone", "format", "лимит", "номер", "телефон", "звонк", "сутк")
+# ...unless they name the account's money, which is everybody's problem.
+ACCOUNT_WORDS = ("balance", "funds", "money", "баланс", "средств", "денег")
 
 _session: requests.Session | None = None
 _session_pid: int | None = None
@@ -101,10 +104,12 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _truthy(value: Any) -> bool | None:
+    """A documented flag (true/false, 1/0, "1"/"0"...) or None for anything
+    else: a status 2 ("in progress"?) must not be read as delivered."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return bool(value)
+        return {1: True, 0: False}.get(value)
     if isinstance(value, str):
         text = value.strip().lower()
         if text in {"1", "true", "ok", "yes", "delivered"}:
@@ -112,6 +117,18 @@ def _truthy(value: Any) -> bool | None:
         if text in {"0", "false", "no", "failed"}:
             return False
     return None
+
+
+def _one_phone(error: str) -> bool:
+    """Whether a refusal concerns one phone (it must not open the breaker)."""
+    text = error.lower()
+    return not any(w in text for w in ACCOUNT_WORDS) and any(w in text for w in PER_PHONE_WORDS)
+
+
+def _provider_id(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 168.0 → "168", the id get_status/168/ expects
+    return str(value)[:64] if value not in (None, "") else ""
 
 
 def _connection_failure(exc: requests.exceptions.ConnectionError) -> ProviderError:
@@ -191,10 +208,21 @@ class TelefonIPProvider(BaseProvider):
         if status == 401:
             raise ProviderError("unauthorized", "the provider rejected the API token (401)")
         if not isinstance(body, dict):
+            if 400 <= status < 500:
+                # An error status speaks for itself, whatever the body (its
+                # shape is not documented): the caller decides by the status.
+                return status, {}
             raise ProviderError(
                 "bad_response", f"the provider's answer is not JSON (HTTP {status})"
             )
         return status, body
+
+    def _check_success(self, action: str, body: dict[str, Any]) -> None:
+        """get_status / get_balance: a 200 with ``success: false`` is a refusal."""
+        if _truthy(body.get("success")) is False:
+            error = self._error_text(body)
+            reason = "unauthorized" if "token" in error.lower() else "rejected"
+            raise ProviderError(reason, f"{action} refused: {error or 'success is false'}")
 
     @staticmethod
     def _error_text(body: dict[str, Any]) -> str:
@@ -209,9 +237,13 @@ class TelefonIPProvider(BaseProvider):
         status, body = self._get(self._url("get_code", to_provider(phone)), params)
         error = self._error_text(body)
         if status == 400:
-            if "format" in error.lower() or "phone" in error.lower():
+            # Documented: "phone does not match the format ... or phone field
+            # is missing". Anything else (a per-phone cap?) is a refusal.
+            if "format" in error.lower() or "missing" in error.lower():
                 raise InvalidPhoneForProvider(f"provider 400: {error}")
-            raise ProviderError("rejected", f"provider 400: {error}", trips_breaker=False)
+            raise ProviderError(
+                "rejected", f"provider 400: {error}", trips_breaker=not _one_phone(error)
+            )
         if status != 200:
             raise ProviderError("bad_response", f"provider HTTP {status}: {error}")
         success = _truthy(body.get("success"))
@@ -219,11 +251,10 @@ class TelefonIPProvider(BaseProvider):
             # Refusals of one phone (its daily cap at the provider, its format)
             # say nothing of the provider's health: they must not let one
             # capped phone open the circuit breaker for everybody.
-            one_phone = any(word in error.lower() for word in PER_PHONE_WORDS)
             raise ProviderError(
                 "rejected",
                 f"provider refused: {error or 'success is false'}",
-                trips_breaker=not one_phone,
+                trips_breaker=not _one_phone(error),
             )
         data = body.get("data")
         code = data.get("code") if isinstance(data, dict) else None
@@ -235,17 +266,13 @@ class TelefonIPProvider(BaseProvider):
             # A code but no clear "success": the call was likely placed and
             # billed, so this is not a refusal (it counts against the limits).
             raise ProviderError("bad_response", "the provider's answer has no success flag")
-        provider_id = data.get("id")
-        return ProviderResult(
-            code=code,
-            provider_id=str(provider_id)[:64] if provider_id not in (None, "") else "",
-            phone=phone,
-        )
+        return ProviderResult(code=code, provider_id=_provider_id(data.get("id")), phone=phone)
 
     def get_status(self, provider_id: str) -> DeliveryStatus:
         status, body = self._get(self._url("get_status", str(provider_id)))
         if status != 200:
             raise ProviderError("rejected", f"get_status HTTP {status}: {self._error_text(body)}")
+        self._check_success("get_status", body)
         data = body.get("data") if isinstance(body.get("data"), dict) else body
         info = data.get("status_info")
         return DeliveryStatus(
@@ -260,6 +287,7 @@ class TelefonIPProvider(BaseProvider):
         status, body = self._get(self._url("get_balance"))
         if status != 200:
             raise ProviderError("rejected", f"get_balance HTTP {status}: {self._error_text(body)}")
+        self._check_success("get_balance", body)
         data = body.get("data") if isinstance(body.get("data"), dict) else body
         return Balance(
             balance=_decimal(data.get("balance")),

@@ -18,8 +18,13 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .state import FakeState, RecordedRequest
 
 API_PATH = "/api/v1/authcalls/"
-FORMAT_ERROR = "does not match the format 89XXXXXXXXX or phone field is missing"
+FORMAT_ERROR = "does not match the format 89XXXXXXXXX or phone field is missing"  # documented
+# Not documented by the provider (its page says only "3 calls per phone per
+# day"): the wording and the 200 status of these refusals are this fake's
+# assumption. The client's reading of other plausible shapes is tested with
+# ``responses`` in tests/test_provider_telefonip.py.
 LIMIT_ERROR = "limit of calls per day exceeded"
+FUNDS_ERROR = "insufficient funds"
 _PATH = re.compile(
     r"^(?P<moved>/moved)?/api/v1/authcalls/(?P<token>[^/]+)/"
     r"(?P<action>get_code|get_status|get_balance)(?:/(?P<arg>[^/]*))?/?$"
@@ -111,7 +116,7 @@ def _get_code(state: FakeState, phone: str, sms: bool) -> Answer:
     if sum(1 for c in state.calls if c.phone == phone) >= state.daily_limit:
         return 200, error(LIMIT_ERROR)
     if state.balance - state.price < state.balance_limit:
-        return 200, error("insufficient funds")
+        return 200, error(FUNDS_ERROR)
     call = state._place_call(phone, sms)
     data = {"phone": call.phone7, "code": call.code, "id": call.id}
     return 200, {"success": True, "error": "", "data": data}
