@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import responses
 
-from django_flashcall.providers import telefonip
+from django_flashcall.providers import answers, telefonip
 from django_flashcall.providers.base import (
     Balance,
     InvalidPhoneForProvider,
@@ -345,12 +345,12 @@ def test_success_flag_is_read_tolerantly(provider, body, reason):
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1e30", 1e30, "sNaN"])
 def test_insane_prices_are_unknown(value):
-    assert telefonip._decimal(value) is None
+    assert answers.amount(value) is None
 
 
 @pytest.mark.parametrize("value", ["0.2", 0.2, "1,5", 3])
 def test_sane_prices_are_read(value):
-    assert telefonip._decimal(value) == Decimal(str(value).replace(",", "."))
+    assert answers.amount(value) == Decimal(str(value).replace(",", "."))
 
 
 def test_a_percent_encoded_token_is_redacted_too(settings, caplog):

@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import threading
-from decimal import Decimal, InvalidOperation
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +31,7 @@ from urllib3.util.retry import Retry
 
 from ..conf import flashcall_settings
 from ..phone import to_provider
+from .answers import amount, call_id, flag, one_phone
 from .base import (
     Balance,
     BaseProvider,
@@ -45,12 +45,6 @@ from .base import (
 logger = logging.getLogger("django_flashcall")
 
 MAX_BODY = 64 * 1024  # a real answer is ~100 bytes
-MAX_AMOUNT = Decimal(10) ** 6  # the price column holds 10 digits, 4 after the point
-# Words in a get_code refusal that mean "this phone", not "this account"
-# (the provider caps calls per phone per day; its wording is not documented)...
-PER_PHONE_WORDS = ("limit", "phone", "format", "лимит", "номер", "телефон", "звонк", "сутк")
-# ...unless they name the account's money, which is everybody's problem.
-ACCOUNT_WORDS = ("balance", "funds", "money", "баланс", "средств", "денег")
 
 _session: requests.Session | None = None
 _session_pid: int | None = None
@@ -87,48 +81,6 @@ def get_session() -> requests.Session:
             if _session is None or _session_pid != pid:
                 _session, _session_pid = make_session(), pid
     return _session
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """A money amount, or None for anything that is not a sane one (NaN,
-    Infinity, 1e30 would break comparisons and the price column)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
-        return None
-    return amount
-
-
-def _truthy(value: Any) -> bool | None:
-    """A documented flag (true/false, 1/0, "1"/"0"...) or None for anything
-    else: a status 2 ("in progress"?) must not be read as delivered."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return {1: True, 0: False}.get(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in {"1", "true", "ok", "yes", "delivered"}:
-            return True
-        if text in {"0", "false", "no", "failed"}:
-            return False
-    return None
-
-
-def _one_phone(error: str) -> bool:
-    """Whether a refusal concerns one phone (it must not open the breaker)."""
-    text = error.lower()
-    return not any(w in text for w in ACCOUNT_WORDS) and any(w in text for w in PER_PHONE_WORDS)
-
-
-def _provider_id(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # 168.0 → "168", the id get_status/168/ expects
-    return str(value)[:64] if value not in (None, "") else ""
 
 
 def _connection_failure(exc: requests.exceptions.ConnectionError) -> ProviderError:
@@ -219,7 +171,7 @@ class TelefonIPProvider(BaseProvider):
 
     def _check_success(self, action: str, body: dict[str, Any]) -> None:
         """get_status / get_balance: a 200 with ``success: false`` is a refusal."""
-        if _truthy(body.get("success")) is False:
+        if flag(body.get("success")) is False:
             error = self._error_text(body)
             reason = "unauthorized" if "token" in error.lower() else "rejected"
             raise ProviderError(reason, f"{action} refused: {error or 'success is false'}")
@@ -242,11 +194,11 @@ class TelefonIPProvider(BaseProvider):
             if "format" in error.lower() or "missing" in error.lower():
                 raise InvalidPhoneForProvider(f"provider 400: {error}")
             raise ProviderError(
-                "rejected", f"provider 400: {error}", trips_breaker=not _one_phone(error)
+                "rejected", f"provider 400: {error}", trips_breaker=not one_phone(error)
             )
         if status != 200:
             raise ProviderError("bad_response", f"provider HTTP {status}: {error}")
-        success = _truthy(body.get("success"))
+        success = flag(body.get("success"))
         if success is False:
             # Refusals of one phone (its daily cap at the provider, its format)
             # say nothing of the provider's health: they must not let one
@@ -254,7 +206,7 @@ class TelefonIPProvider(BaseProvider):
             raise ProviderError(
                 "rejected",
                 f"provider refused: {error or 'success is false'}",
-                trips_breaker=not _one_phone(error),
+                trips_breaker=not one_phone(error),
             )
         data = body.get("data")
         code = data.get("code") if isinstance(data, dict) else None
@@ -266,7 +218,7 @@ class TelefonIPProvider(BaseProvider):
             # A code but no clear "success": the call was likely placed and
             # billed, so this is not a refusal (it counts against the limits).
             raise ProviderError("bad_response", "the provider's answer has no success flag")
-        return ProviderResult(code=code, provider_id=_provider_id(data.get("id")), phone=phone)
+        return ProviderResult(code=code, provider_id=call_id(data.get("id")), phone=phone)
 
     def get_status(self, provider_id: str) -> DeliveryStatus:
         status, body = self._get(self._url("get_status", str(provider_id)))
@@ -277,9 +229,9 @@ class TelefonIPProvider(BaseProvider):
         info = data.get("status_info")
         return DeliveryStatus(
             provider_id=str(provider_id),
-            delivered=_truthy(data.get("status")),
+            delivered=flag(data.get("status")),
             info=redact(info)[:255] if isinstance(info, str) else "",
-            price=_decimal(data.get("price")),
+            price=amount(data.get("price")),
             raw={k: v for k, v in data.items() if k in {"id", "created_at", "status", "price"}},
         )
 
@@ -290,7 +242,7 @@ class TelefonIPProvider(BaseProvider):
         self._check_success("get_balance", body)
         data = body.get("data") if isinstance(body.get("data"), dict) else body
         return Balance(
-            balance=_decimal(data.get("balance")),
-            price=_decimal(data.get("price")),
-            balance_limit=_decimal(data.get("balance_limit")),
+            balance=amount(data.get("balance")),
+            price=amount(data.get("price")),
+            balance_limit=amount(data.get("balance_limit")),
         )
