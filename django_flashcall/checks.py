@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import flashcall_settings
+from .conf import flashcall_settings, low_balance
 
 TELEFONIP = "django_flashcall.providers.TelefonIPProvider"
 LOCAL_CACHES = {
@@ -124,6 +124,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                     id="django_flashcall.E005",
                 )
             )
+    low = flashcall_settings.LOW_BALANCE
+    if low is not None and low_balance() is None:
+        errors.append(
+            Error(
+                f"FLASHCALL_LOW_BALANCE = {low!r} is not a number.",
+                hint="Use a number such as 50 or 50.0 (or None for no warning).",
+                id="django_flashcall.E006",
+            )
+        )
     if login == "token" and not apps.is_installed("rest_framework.authtoken"):
         errors.append(
             Error(

@@ -6,6 +6,7 @@ at once and nothing is frozen at import time.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -58,3 +59,16 @@ def timeout_total() -> float:
     timeout = flashcall_settings.TIMEOUT
     parts = timeout if isinstance(timeout, list | tuple) else (timeout,)
     return float(sum(p for p in parts if p is not None)) or 30.0
+
+
+def low_balance() -> Decimal | None:
+    """``FLASHCALL_LOW_BALANCE`` as a Decimal; None if unset or not a number
+    (system check E006 reports that)."""
+    value = flashcall_settings.LOW_BALANCE
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        low = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return low if low.is_finite() else None

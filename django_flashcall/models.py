@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .clock import now
+from .phone import mask
 
 
 class Status(models.TextChoices):
@@ -136,7 +137,9 @@ class CallAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.phone[:4]}…{self.phone[-2:]} {self.status}"
+        # Masked like the admin's list: the change page's title, breadcrumbs
+        # and admin log show it to staff who may not see the whole phone.
+        return f"{mask(self.phone)} {self.status}"
 
     def is_expired_at(self, at: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= at

@@ -56,7 +56,7 @@ class Summary:
     verified: int = 0
     expired: int = 0  # no right code before the TTL (or expired by staff)
     exhausted: int = 0  # FLASHCALL_MAX_CHECKS wrong codes
-    pending: int = 0
+    pending: int = 0  # in flight, or waiting for its code within the TTL
     failed: int = 0  # provider errors
     refused: int = 0  # refused by a limit, no call placed
     wrong_codes: int = 0

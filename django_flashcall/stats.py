@@ -56,16 +56,24 @@ def _window(since: datetime, until: datetime) -> Q:
 def breakdown(since: datetime, until: datetime, bucket: str = "day") -> QuerySet:
     """The main aggregate: one row per (bucket, status, reason) in the window.
 
-    At most buckets × ~20 rows, whatever the table size. Buckets start at
-    hours or days in the current time zone.
+    At most buckets × ~20 rows, whatever the table size. Days start at
+    midnight in the current time zone; hours are truncated in UTC, so the two
+    local 02:00 hours of a DST change stay two bars (the chart labels them
+    in local time).
     """
-    trunc = TruncHour if bucket == "hour" else TruncDay
+    if bucket == "hour":
+        trunc = TruncHour("created_at", tzinfo=UTC)
+    else:
+        trunc = TruncDay("created_at")
     return (
         CallAttempt.objects.filter(_window(since, until))
-        .annotate(bucket=trunc("created_at"))
+        .annotate(bucket=trunc)
         .values("bucket", "status", "reason")
         .annotate(
             n=Count("pk"),
+            # Pending past its TTL: nobody typed the code; the row is only
+            # marked expired by a later confirm, a new call or flashcall_cleanup.
+            stale=Count("pk", filter=Q(status=Status.PENDING, expires_at__lte=until)),
             wrong=Coalesce(Sum("checks_used"), 0, output_field=IntegerField()),
             spend=Sum("price"),
             priced=Count("price"),
@@ -79,15 +87,15 @@ def breakdown(since: datetime, until: datetime, bucket: str = "day") -> QuerySet
 
 
 def bucket_starts(since: datetime, until: datetime, bucket: str) -> list[datetime]:
-    """Every hour or local day that overlaps ``[since, until)``, oldest first."""
+    """Every hour (in UTC) or local day that overlaps ``[since, until)``, oldest first."""
     tz = timezone.get_current_timezone()
     starts: list[datetime] = []
     if bucket == "hour":
-        # Step in UTC: aware arithmetic in a DST zone would be wall-clock time.
-        cursor = timezone.localtime(since, tz).replace(minute=0, second=0, microsecond=0)
-        cursor = cursor.astimezone(UTC)
+        # UTC instants, like breakdown()'s hours: local ones would compare
+        # equal across a DST "fall back" (same wall clock, fold ignored).
+        cursor = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         while cursor < until:
-            starts.append(cursor.astimezone(tz))
+            starts.append(cursor)
             cursor += timedelta(hours=1)
         return starts
     day = timezone.localtime(since, tz).date()
@@ -132,7 +140,9 @@ def summarize(rows: list[dict[str, Any]], starts: list[datetime]) -> tuple[Summa
             elif status == Status.EXHAUSTED:
                 summary.exhausted += n
             else:
-                summary.pending += n
+                stale = row.get("stale", 0)
+                summary.expired += stale
+                summary.pending += n - stale
         elif status == Status.FAILED:
             summary.failed += n
             summary.failed_by_reason[reason] = summary.failed_by_reason.get(reason, 0) + n

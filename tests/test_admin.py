@@ -173,6 +173,9 @@ def test_change_page_masked_without_permission(viewer, attempt, django_user_mode
     assert "+7\u00a0•••\u00a0•••-••-03" in page
     assert PHONE not in page and "450-10" not in page
     assert f"#{owner.pk}" in page
+    # Not even the operator code, in the title, breadcrumbs or history.
+    history = html(viewer.get(f"{CHANGELIST}{attempt.pk}/history/"))
+    assert "7924" not in page and "7924" not in history
 
 
 def test_viewer_has_no_actions_and_no_phone_prefix_probing(viewer, attempt):
@@ -232,6 +235,17 @@ def test_expire_action_logs_each_attempt(admin_client, attempt):
         (str(attempt.pk), "Expired by staff.")
     ]
     assert PHONE not in entries[0].object_repr
+
+
+def test_expire_action_refuses_too_many_at_once(admin_client, monkeypatch):
+    monkeypatch.setattr(flashcall_admin.attempts, "ACTION_LIMIT", 3)
+    rows = [CallAttempt.objects.create(phone=PHONE, status=Status.PENDING) for _ in range(4)]
+    assert "Select at most 3 pending attempts." in html(
+        run_action(admin_client, "expire_selected", rows)
+    )
+    assert CallAttempt.objects.filter(status=Status.PENDING).count() == 4
+    assert not LogEntry.objects.exists()
+    assert "3 attempts expired." in html(run_action(admin_client, "expire_selected", rows[:3]))
 
 
 def test_unlock_action_lifts_the_failure_lock(admin_client, settings, fixed_provider):
@@ -380,6 +394,34 @@ def test_monitor_balance_unavailable_never_500(
     assert time.monotonic() - started < 1.5
     assert "unavailable" in page
     assert fake_telefonip.token not in page
+
+
+def test_monitor_works_with_the_cache_down(admin_client, settings):
+    # When Redis is down staff most need the page: it is computed uncached.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "dead": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        },
+    }
+    settings.FLASHCALL_CACHE_ALIAS = "dead"
+    CallAttempt.objects.create(
+        phone=PHONE, status=Status.REFUSED, channel="none", reason="cache_unavailable"
+    )
+    page = html(admin_client.get(MONITOR))
+    assert "does not report a balance" in page  # the sandbox's answer, uncached
+    assert admin_client.get(MONITOR).status_code == 200
+
+
+def test_monitor_links_match_their_counts(admin_client):
+    CallAttempt.objects.create(phone=PHONE, status=Status.VERIFIED)
+    CallAttempt.objects.create(phone=PHONE, status=Status.UNLOCKED)  # a staff marker
+    response = admin_client.get(MONITOR)
+    assert response.context["summary"].requests == 1
+    linked = admin_client.get(response.context["links"]["all"])
+    assert linked.status_code == 200
+    assert [a.status for a in linked.context["cl"].result_list] == [Status.VERIFIED]
 
 
 def test_monitor_sandbox_reports_no_balance(admin_client):

@@ -172,6 +172,21 @@ def test_no_e005_for_good_rates_or_none(clean):
     assert ids() == []
 
 
+# --------------------------------------------------------------------------- E006
+
+
+@pytest.mark.parametrize("value", ["1,5", "fifty", "NaN", [50]])
+def test_e006_low_balance_not_a_number(clean, value):
+    clean.FLASHCALL_LOW_BALANCE = value
+    assert ids() == ["django_flashcall.E006"]
+
+
+@pytest.mark.parametrize("value", [None, 0, 50, 12.5, "7.5"])
+def test_no_e006_for_numbers(clean, value):
+    clean.FLASHCALL_LOW_BALANCE = value
+    assert ids() == []
+
+
 # --------------------------------------------------------------------------- W001
 
 

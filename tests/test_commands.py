@@ -368,3 +368,30 @@ def test_cleanup_marks_calls_interrupted_mid_call_as_failed():
     in_flight.refresh_from_db()
     assert (stuck.status, stuck.reason) == ("failed", "timeout")  # still counts: maybe placed
     assert in_flight.status == "calling"
+
+
+def test_cleanup_marks_lapsed_pending_attempts_expired():
+    at = now()
+    lapsed = CallAttempt.objects.create(
+        phone="79244501003",
+        status="pending",
+        created_at=at - timedelta(hours=2),
+        expires_at=at - timedelta(hours=2) + timedelta(minutes=5),
+    )
+    live = CallAttempt.objects.create(
+        phone="79244501004", status="pending", expires_at=at + timedelta(minutes=4)
+    )
+    out, _ = run("flashcall_cleanup", "--dry-run")
+    assert "Would mark 1 lapsed pending attempts as expired." in out
+    lapsed.refresh_from_db()
+    assert lapsed.status == "pending"
+    out, _ = run("flashcall_cleanup")
+    assert "Marked 1 lapsed pending attempts as expired." in out
+    lapsed.refresh_from_db()
+    live.refresh_from_db()
+    assert (lapsed.status, live.status) == ("expired", "pending")
+
+
+def test_stats_refuses_a_negative_top():
+    with pytest.raises(CommandError, match="--top"):
+        run("flashcall_stats", "--top", "-1")

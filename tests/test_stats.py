@@ -111,6 +111,30 @@ def test_days_follow_the_current_time_zone(settings):
     assert daily[-1].placed == 1
 
 
+def test_a_pending_attempt_past_its_ttl_counts_as_expired():
+    # Nobody confirmed it; no later confirm or call marked it expired.
+    make(ago=timedelta(hours=20), status=Status.PENDING, expires_at=AT - timedelta(hours=19))
+    make(ago=timedelta(minutes=2), status=Status.PENDING, expires_at=AT + timedelta(minutes=3))
+    s = stats.report("1d", at=AT).summary
+    assert (s.placed, s.pending, s.expired) == (2, 1, 1)
+
+
+def test_the_two_hours_of_a_dst_fall_back_stay_two_bars(settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # 2024-10-27: 03:00 CEST becomes 02:00 CET
+    at = datetime(2024, 10, 27, 12, tzinfo=UTC)
+    make(created_at=datetime(2024, 10, 27, 0, 30, tzinfo=UTC))  # 02:30 CEST
+    make(created_at=datetime(2024, 10, 27, 1, 30, tzinfo=UTC))  # 02:30 CET
+    timeline = stats.report("1d", at=at).timeline
+    assert len(timeline) == 24  # 24 real hours, though the wall clock shows 25
+    busy = [b for b in timeline if b.placed]
+    assert [(b.start, b.placed) for b in busy] == [
+        (datetime(2024, 10, 27, 0, tzinfo=UTC), 1),
+        (datetime(2024, 10, 27, 1, tzinfo=UTC), 1),
+    ]
+    # Both are labelled 02:00 in Berlin, each at its own instant.
+    assert [charts.bucket_label(b, "hour") for b in busy] == ["02:00", "02:00"]
+
+
 def test_top_offenders_by_refusals_and_wrong_codes():
     make(phone="79000000001", ip="198.51.100.1", status=Status.EXHAUSTED, checks_used=3)
     make(phone="79000000001", ip="198.51.100.1", status=Status.REFUSED, reason=Reason.COOLDOWN)

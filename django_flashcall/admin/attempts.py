@@ -137,7 +137,16 @@ class CallAttemptAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Expire the selected pending attempts"), permissions=["change"])
     def expire_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        ids = list(queryset.filter(status=Status.PENDING).values_list("pk", flat=True))
+        ids = list(
+            queryset.filter(status=Status.PENDING).values_list("pk", flat=True)[: ACTION_LIMIT + 1]
+        )
+        if len(ids) > ACTION_LIMIT:  # one admin log entry each, in one request
+            self.message_user(
+                request,
+                _("Select at most %d pending attempts.") % ACTION_LIMIT,
+                messages.ERROR,
+            )
+            return
         services.expire(CallAttempt.objects.filter(pk__in=ids))
         expired = list(CallAttempt.objects.filter(pk__in=ids, status=Status.EXPIRED))
         for attempt in expired:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.cache import caches
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -17,11 +16,12 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import stats
 from ..charts import timeline_chart
-from ..conf import flashcall_settings
+from ..conf import flashcall_settings, low_balance
 from ..models import Status
 from ..phone import mask, pretty
 from ..providers import ProviderError, get_provider
 from ..providers.base import redact
+from ..shared_cache import CacheUnavailable, shared_cache
 from .common import can_see_full_phone, nowrap, reason_label
 
 logger = logging.getLogger("django_flashcall")
@@ -34,15 +34,32 @@ BALANCE_CACHE = (60, 30)  # seconds to keep an answer, a failure
 REPORT_CACHE = {"1d": 30, "7d": 300, "30d": 900}
 
 
+def _cached(key: str, compute: Any, timeout: Any, *, refresh: bool = False) -> Any:
+    """``compute()``, kept in the shared cache for ``timeout(value)`` seconds.
+
+    With the cache down the page still works, uncached: that is when staff
+    most need it (to see the ``cache_unavailable`` refusals)."""
+    cache = shared_cache()
+    value = None
+    if not refresh:
+        try:
+            value = cache.get(key)
+        except CacheUnavailable as exc:
+            logger.warning("Monitoring page: %s", exc)
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, timeout(value))
+        except CacheUnavailable as exc:
+            logger.warning("Monitoring page: %s", exc)
+    return value
+
+
 def cached_report(period: stats.Period, *, refresh: bool = False) -> stats.Report:
     """``stats.report(period)``, reused for ``REPORT_CACHE[period.key]`` seconds."""
-    cache = caches[flashcall_settings.CACHE_ALIAS]
     key = f"flashcall:admin:report:{period.key}:{timezone.get_current_timezone_name()}"
-    report = None if refresh else cache.get(key)
-    if report is None:
-        report = stats.report(period)
-        cache.set(key, report, REPORT_CACHE.get(period.key, 60))
-    return report
+    timeout = REPORT_CACHE.get(period.key, 60)
+    return _cached(key, lambda: stats.report(period), lambda _: timeout, refresh=refresh)
 
 
 def monitor_context(request: HttpRequest, report: stats.Report, site: str) -> dict[str, Any]:
@@ -84,7 +101,8 @@ def monitor_context(request: HttpRequest, report: stats.Report, site: str) -> di
             for r, n in s.refused_by_reason.items()
         ],
         "links": {
-            "all": link(),
+            # Unlock markers are not requests (the summary leaves them out too).
+            "all": link(status__in=",".join(s for s in Status.values if s != Status.UNLOCKED)),
             "verified": link(status=Status.VERIFIED),
             "expired": link(status=Status.EXPIRED),
             "exhausted": link(status=Status.EXHAUSTED),
@@ -111,13 +129,10 @@ class BalanceInfo:
 
 def provider_balance() -> BalanceInfo:
     """The provider's balance, cached briefly; an ``error`` instead of raising."""
-    cache = caches[flashcall_settings.CACHE_ALIAS]
     key = f"flashcall:admin:balance:{flashcall_settings.PROVIDER}"
-    info = cache.get(key)
-    if info is None:
-        info = _fetch_balance()
-        cache.set(key, info, BALANCE_CACHE[1] if info.error else BALANCE_CACHE[0])
-    return info
+    return _cached(
+        key, _fetch_balance, lambda info: BALANCE_CACHE[1] if info.error else BALANCE_CACHE[0]
+    )
 
 
 def _fetch_balance() -> BalanceInfo:
@@ -140,9 +155,9 @@ def _fetch_balance() -> BalanceInfo:
         logger.warning("get_balance failed: %s", type(exc).__name__)
         return BalanceInfo(error=str(_("unexpected error")))
     info = BalanceInfo(balance.balance, balance.price, balance.balance_limit)
-    low = flashcall_settings.LOW_BALANCE
+    low = low_balance()
     if info.balance is not None:
-        info.low = low is not None and info.balance < Decimal(str(low))
+        info.low = low is not None and info.balance < low
         if info.price:
             left = (info.balance - (info.balance_limit or 0)) // info.price
             info.calls_left = max(0, int(left))

@@ -1,5 +1,9 @@
 """``flashcall_cleanup``: delete attempts older than ``FLASHCALL_RETENTION_DAYS``.
 
+It also tidies statuses: a pending attempt past its TTL becomes ``expired``
+(so the admin's status filter and the monitoring page agree), and a
+``calling`` row left by a process that died mid-call becomes ``failed``.
+
 Deletes in primary-key windows of ``--batch-size`` rows, each its own short
 statement, so a large purge never holds a long lock on the table. Suited to
 a daily cron job.
@@ -61,11 +65,17 @@ class Command(BaseCommand):
         stale = CallAttempt.objects.filter(
             status=Status.CALLING, created_at__lt=now() - timedelta(seconds=timeout_total() + 60)
         )
+        # Nobody typed the code in time: expired, as a confirm would mark it.
+        lapsed = CallAttempt.objects.filter(status=Status.PENDING, expires_at__lte=now())
         if options["dry_run"]:
             count = old.count()
             self.stdout.write(f"Would delete {count} attempts created before {cutoff.isoformat()}.")
             self.stdout.write(f"Would mark {stale.count()} interrupted calls as failed.")
+            self.stdout.write(f"Would mark {lapsed.count()} lapsed pending attempts as expired.")
             return
+        expired = lapsed.update(status=Status.EXPIRED)
+        if expired:
+            self.stdout.write(f"Marked {expired} lapsed pending attempts as expired.")
         swept = stale.update(
             status=Status.FAILED,
             reason=Reason.TIMEOUT,

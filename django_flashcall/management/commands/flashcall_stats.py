@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import stats
 from ...models import Reason
@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--top", type=int, default=10, help="Phones and IPs to list.")
 
     def handle(self, *args: Any, period: str, top: int, **options: Any) -> None:
+        if top < 0:
+            raise CommandError("--top must be 0 or more.")
         report = stats.report(period, top=top)
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
