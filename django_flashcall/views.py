@@ -81,6 +81,7 @@ def remember(request: HttpRequest, attempt: CallAttempt) -> None:
     request.session[SESSION_KEY] = {
         "attempt": str(attempt.public_id),
         "phone": attempt.phone,
+        "sms": attempt.sms_fallback,
         "resend_at": clock.now().timestamp() + int(flashcall_settings.RESEND_COOLDOWN or 0),
     }
 
@@ -219,6 +220,7 @@ class ConfirmView(View):
             "errors": [*form.non_field_errors(), *resend_form.non_field_errors()],
             "phone": self.state["phone"],
             "phone_display": pretty(self.state["phone"]),
+            "sms_fallback": bool(self.state.get("sms")),
             "next": safe_next(request),
             "verifying": request.user.is_authenticated,
             "wait": wait or {},

@@ -386,12 +386,14 @@ def test_sms_fallback_checkbox(client, flashcall_outbox, settings, monkeypatch):
     assert flashcall_outbox[-1].sms_fallback is True
     page = text(client.get(CONFIRM))
     assert 'name="resend-sms_fallback"' in page
+    assert 'id="fc-sms-hint"' in page  # the code may come by SMS instead
 
     clock = install_clock(monkeypatch)
     clock.advance(61)
     client.post(CONFIRM, {"action": "resend"})  # the box unticked
     assert len(flashcall_outbox) == 2
     assert flashcall_outbox[-1].sms_fallback is False
+    assert 'id="fc-sms-hint"' not in text(client.get(CONFIRM))
 
 
 # --------------------------------------------------------------------------- markup
