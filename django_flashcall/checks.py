@@ -110,7 +110,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                     id="django_flashcall.E003",
                 )
             )
-    from .net import RATE_SETTINGS, rate_problem
+    from .rates import EXAMPLES, RATE_SETTINGS, rate_misread, rate_problem
 
     for name in RATE_SETTINGS:
         rate = getattr(flashcall_settings, name)
@@ -119,9 +119,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             errors.append(
                 Error(
                     f"FLASHCALL_{name} = {rate!r} {problem}.",
-                    hint="Use django-ratelimit's syntax, a count per period: '10/h', "
-                    "'100/d', '5/15m'; None turns the limit off.",
+                    hint=f"Use django-ratelimit's syntax, a count per period: {EXAMPLES}; "
+                    "None turns the limit off.",
                     id="django_flashcall.E005",
+                )
+            )
+        misread = rate_misread(rate)
+        if misread is not None:
+            errors.append(
+                Warning(
+                    f"FLASHCALL_{name} = {rate!r} {misread}.",
+                    hint=f"Write the period as s, m, h or d (lower case): {EXAMPLES}.",
+                    id="django_flashcall.W004",
                 )
             )
     low = flashcall_settings.LOW_BALANCE

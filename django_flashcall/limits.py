@@ -144,8 +144,13 @@ def check_autocommit() -> None:
     would each see room under the cooldown, the daily limit and the budget.
     """
     connection = transaction.get_connection()
-    # A Django test case's own atomic blocks do not hide the row from the test.
-    if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
+    if connection.in_atomic_block:
+        # A Django test case's own atomic blocks do not hide the row from the test.
+        blocks = connection.atomic_blocks
+        hidden = any(not getattr(block, "_from_testcase", False) for block in blocks)
+    else:
+        hidden = not connection.get_autocommit()  # set_autocommit(False), AUTOCOMMIT off
+    if hidden:
         raise transaction.TransactionManagementError(
             "django_flashcall.services.request_code() must run outside a transaction: "
             "its attempt row reserves the limits for the paid call and must be committed "

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
-from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.utils.module_loading import import_string
 
 from .conf import flashcall_settings
+from .rates import rate_problem, resolve
 
 logger = logging.getLogger("django_flashcall")
 
@@ -73,30 +71,6 @@ REQUEST_GROUP = "django_flashcall.request"
 CONFIRM_GROUP = "django_flashcall.confirm"
 
 
-# django-ratelimit's rate syntax: "10/h", "100/d", "5/15m" (a count per period).
-RATE = re.compile(r"\d+/(?:[1-9]\d*)?[smhd]?\Z")
-RATE_SETTINGS = ("RATELIMIT_REQUEST", "RATELIMIT_CONFIRM")
-
-
-def rate_problem(rate: Any) -> str | None:
-    """Why django-ratelimit could not use ``rate``, or None if it can.
-
-    django-ratelimit takes a string such as ``"10/h"``, ``None`` (no limit),
-    a callable or the dotted path of one. A typo must not pass unseen: its
-    error would look like a cache failure, and the limit would be skipped.
-    """
-    if rate is None or callable(rate):
-        return None
-    if isinstance(rate, str) and "." in rate:
-        try:
-            return None if callable(import_string(rate)) else "is not a callable"
-        except ImportError:
-            return "cannot be imported"
-    if isinstance(rate, str) and RATE.match(rate):
-        return None
-    return "is not a rate such as '10/h', '100/d' or '5/15m'"
-
-
 def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
     """The per-IP rate of SPEC §3 (``FLASHCALL_<setting>``) through
     django-ratelimit with a callable key, raised as our ``RateLimited`` 429:
@@ -105,9 +79,9 @@ def check_ip_rate(request: HttpRequest, group: str, setting: str) -> None:
 
     from .exceptions import RateLimited
 
-    rate = getattr(flashcall_settings, setting)
+    rate = resolve(getattr(flashcall_settings, setting), group, request)
     problem = rate_problem(rate)
-    if problem is not None:  # system check E005 reports it at start
+    if problem is not None:  # system check E005 reports a bad setting at start
         raise ImproperlyConfigured(f"FLASHCALL_{setting} = {rate!r} {problem}.")
     if client_ip(request) is None:
         # No address (a unix socket and no proxy setting): one shared bucket

@@ -56,19 +56,22 @@ def _window(since: datetime, until: datetime) -> Q:
 def breakdown(since: datetime, until: datetime, bucket: str = "day") -> QuerySet:
     """The main aggregate: one row per (bucket, status, reason) in the window.
 
-    At most buckets × ~20 rows, whatever the table size. Days start at
-    midnight in the current time zone; hours are truncated in UTC, so the two
-    local 02:00 hours of a DST change stay two bars (the chart labels them
-    in local time).
+    At most buckets × ~20 rows, whatever the table size. Buckets start at
+    hours or days in the current time zone. Hours also carry their UTC hour
+    (``utc_hour``): a local hour alone loses the DST fold, and the two 02:00
+    hours of an autumn night would merge into one bar.
     """
+    qs = CallAttempt.objects.filter(_window(since, until))
     if bucket == "hour":
-        trunc = TruncHour("created_at", tzinfo=UTC)
+        qs = qs.annotate(
+            bucket=TruncHour("created_at"), utc_hour=TruncHour("created_at", tzinfo=UTC)
+        )
+        fields = ("bucket", "utc_hour", "status", "reason")
     else:
-        trunc = TruncDay("created_at")
+        qs = qs.annotate(bucket=TruncDay("created_at"))
+        fields = ("bucket", "status", "reason")
     return (
-        CallAttempt.objects.filter(_window(since, until))
-        .annotate(bucket=trunc)
-        .values("bucket", "status", "reason")
+        qs.values(*fields)
         .annotate(
             n=Count("pk"),
             # Pending past its TTL: nobody typed the code; the row is only
@@ -87,13 +90,16 @@ def breakdown(since: datetime, until: datetime, bucket: str = "day") -> QuerySet
 
 
 def bucket_starts(since: datetime, until: datetime, bucket: str) -> list[datetime]:
-    """Every hour (in UTC) or local day that overlaps ``[since, until)``, oldest first."""
+    """Every local hour or day that overlaps ``[since, until)``, oldest first.
+
+    Hours are given as UTC instants: local ones would compare equal across a
+    DST "fall back" (the same wall clock; ``fold`` is ignored by ``==``).
+    """
     tz = timezone.get_current_timezone()
     starts: list[datetime] = []
     if bucket == "hour":
-        # UTC instants, like breakdown()'s hours: local ones would compare
-        # equal across a DST "fall back" (same wall clock, fold ignored).
-        cursor = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        cursor = timezone.localtime(since, tz).replace(minute=0, second=0, microsecond=0)
+        cursor = cursor.astimezone(UTC)  # then step in UTC: real hours
         while cursor < until:
             starts.append(cursor)
             cursor += timedelta(hours=1)
@@ -122,6 +128,8 @@ def summarize(rows: list[dict[str, Any]], starts: list[datetime]) -> tuple[Summa
         summary.delivered += row["delivered"]
         summary.undelivered += row["undelivered"]
         start = row["bucket"]
+        if row.get("utc_hour") is not None:
+            start = _hour_start(start, row["utc_hour"])
         slot = buckets.get(start) if start is not None else None
         if slot is None and start is not None:  # outside the expected grid: keep it
             slot = buckets[start] = Bucket(start)
@@ -157,6 +165,18 @@ def summarize(rows: list[dict[str, Any]], starts: list[datetime]) -> tuple[Summa
     summary.refused_by_reason = _by_count(summary.refused_by_reason)
     timeline = sorted(buckets.values(), key=lambda b: b.start)
     return summary, timeline
+
+
+def _hour_start(local: datetime, utc_hour: datetime) -> datetime:
+    """The UTC instant at which the local hour ``local`` began. ``local`` is
+    a truncated local time, its DST fold lost; of the (at most two) instants
+    it may name, the one whose hour overlaps ``utc_hour`` holds the row."""
+    hour = timedelta(hours=1)
+    for fold in (0, 1):
+        start = local.replace(fold=fold).astimezone(UTC)
+        if start < utc_hour + hour and utc_hour < start + hour:
+            return start
+    return local.astimezone(UTC)
 
 
 def _by_count(counts: dict[str, int]) -> dict[str, int]:

@@ -424,6 +424,24 @@ def test_monitor_links_match_their_counts(admin_client):
     assert [a.status for a in linked.context["cl"].result_list] == [Status.VERIFIED]
 
 
+def test_monitor_expired_link_lists_what_it_counts(admin_client):
+    at = now()
+    lapsed = CallAttempt.objects.create(
+        phone=PHONE,
+        status=Status.PENDING,
+        created_at=at - timedelta(hours=2),
+        expires_at=at - timedelta(hours=2) + timedelta(minutes=5),
+    )
+    marked = CallAttempt.objects.create(phone=PHONE, status=Status.EXPIRED)
+    CallAttempt.objects.create(
+        phone=PHONE, status=Status.PENDING, expires_at=at + timedelta(minutes=5)
+    )
+    response = admin_client.get(MONITOR)
+    assert response.context["summary"].expired == 2
+    linked = admin_client.get(response.context["links"]["expired"])
+    assert {a.pk for a in linked.context["cl"].result_list} == {lapsed.pk, marked.pk}
+
+
 def test_monitor_sandbox_reports_no_balance(admin_client):
     assert "does not report a balance" in html(admin_client.get(MONITOR))
 

@@ -166,9 +166,18 @@ def test_e005_a_rate_django_ratelimit_cannot_read(clean, setting):
     assert setting in messages[0].msg and "'10/h'" in messages[0].hint
 
 
+def test_w004_a_rate_django_ratelimit_reads_otherwise(clean):
+    clean.FLASHCALL_RATELIMIT_CONFIRM = "30/week"  # 30 per second to django-ratelimit
+    messages = check_settings()
+    assert [m.id for m in messages] == ["django_flashcall.W004"]
+    assert "30 per 1 s" in messages[0].msg
+
+
 def test_no_e005_for_good_rates_or_none(clean):
     clean.FLASHCALL_RATELIMIT_REQUEST = "5/15m"
     clean.FLASHCALL_RATELIMIT_CONFIRM = None
+    assert ids() == []
+    clean.FLASHCALL_RATELIMIT_CONFIRM = "10/hour"  # django-ratelimit reads it right
     assert ids() == []
 
 

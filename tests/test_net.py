@@ -7,13 +7,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from django_flashcall.net import (
-    REQUEST_GROUP,
-    check_ip_rate,
-    client_ip,
-    rate_problem,
-    ratelimit_key,
-)
+from django_flashcall.net import REQUEST_GROUP, check_ip_rate, client_ip, ratelimit_key
+from django_flashcall.rates import rate_misread, rate_problem, read
 
 CLIENT = "203.0.113.7"
 PROXY = "10.0.0.2"
@@ -167,10 +162,33 @@ def per_ip_rate(group: str, request) -> str:
     return "5/m"
 
 
+def broken_rate(group: str, request) -> str:
+    return "5 per minute"
+
+
 @pytest.mark.parametrize(
-    "rate", ["10/h", "100/d", "5/15m", "1/s", "3/", None, per_ip_rate, "tests.test_net.per_ip_rate"]
+    ("rate", "reading"),
+    [
+        ("10/h", (10, 3600)),
+        ("100/d", (100, 86400)),
+        ("5/15m", (5, 900)),
+        ("3/", (3, 1)),
+        ("10/hour", (10, 3600)),  # django-ratelimit ignores what follows the unit
+        ("5/minutes", (5, 60)),
+        ((7, 30), (7, 30)),
+    ],
 )
-def test_rates_django_ratelimit_accepts(rate):
+def test_rates_are_read_as_django_ratelimit_reads_them(rate, reading):
+    assert read(rate) == reading
+    assert rate_problem(rate) is None and rate_misread(rate) is None
+    if isinstance(rate, str):  # the reference: django-ratelimit's own parser
+        from django_ratelimit.core import _split_rate
+
+        assert _split_rate(rate) == reading
+
+
+@pytest.mark.parametrize("rate", [None, per_ip_rate, "tests.test_net.per_ip_rate"])
+def test_no_limit_and_callables_are_rates(rate):
     assert rate_problem(rate) is None
 
 
@@ -179,21 +197,44 @@ def test_rates_django_ratelimit_accepts(rate):
     [
         ("2 /h", "is not a rate"),
         ("10 per hour", "is not a rate"),
-        ("10/hour", "is not a rate"),
-        ("10/0m", "is not a rate"),  # a zero period
         ("/h", "is not a rate"),
+        ("10/0m", "is not a rate"),  # a zero period
         (10, "is not a rate"),
+        ((10, 0), "is not a rate"),
         ("tests.test_net.nothing_here", "cannot be imported"),
         ("tests.test_net.CLIENT", "is not a callable"),
     ],
 )
-def test_rate_typos_are_named(rate, problem):
+def test_rates_django_ratelimit_cannot_read_are_named(rate, problem):
     assert problem in rate_problem(rate)
 
 
+@pytest.mark.parametrize(
+    ("rate", "reading"),
+    [("10/week", "10 per 1 s"), ("10/H", "10 per 1 s"), ("10/month", "10 per 60 s")],
+)
+def test_rates_read_otherwise_than_written(rate, reading):
+    assert rate_problem(rate) is None  # django-ratelimit runs with it...
+    assert reading in rate_misread(rate)  # ...but not as meant: warning W004
+
+
 @pytest.mark.django_db
-def test_a_bad_rate_fails_closed_instead_of_skipping_the_limit(settings):
-    settings.FLASHCALL_RATELIMIT_REQUEST = "2 /h"
+@pytest.mark.parametrize("rate", ["2 /h", "tests.test_net.broken_rate"])
+def test_a_bad_rate_fails_closed_instead_of_skipping_the_limit(settings, rate):
+    settings.FLASHCALL_RATELIMIT_REQUEST = rate
     request = RequestFactory().post("/", REMOTE_ADDR=CLIENT)
-    with pytest.raises(ImproperlyConfigured, match=r"FLASHCALL_RATELIMIT_REQUEST = '2 /h'"):
+    with pytest.raises(ImproperlyConfigured, match=r"FLASHCALL_RATELIMIT_REQUEST = '"):
         check_ip_rate(request, REQUEST_GROUP, "RATELIMIT_REQUEST")
+
+
+@pytest.mark.django_db
+def test_a_long_spelling_of_a_rate_still_limits(client, settings, flashcall_outbox):
+    settings.FLASHCALL_RATELIMIT_REQUEST = "2/hour"
+    settings.FLASHCALL_RESEND_COOLDOWN = 0
+    statuses = [
+        client.post(
+            "/api/flashcall/request/", {"phone": f"7924450100{i}"}, content_type="application/json"
+        ).status_code
+        for i in range(3)
+    ]
+    assert statuses == [201, 201, 429]

@@ -755,6 +755,19 @@ def test_request_code_refuses_to_run_inside_the_callers_transaction(settings):
     assert scripted.calls == [PHONE]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_request_code_with_autocommit_off_is_refused(settings):
+    scripted = use_scripted(settings)
+    transaction.set_autocommit(False)
+    try:
+        with pytest.raises(TransactionManagementError):
+            request_code(PHONE)
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert scripted.calls == [] and not CallAttempt.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("path", "data", "kwargs", "status"),
     [

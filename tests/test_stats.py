@@ -135,6 +135,14 @@ def test_the_two_hours_of_a_dst_fall_back_stay_two_bars(settings):
     assert [charts.bucket_label(b, "hour") for b in busy] == ["02:00", "02:00"]
 
 
+def test_hours_follow_a_half_hour_time_zone(settings):
+    settings.TIME_ZONE = "Asia/Kolkata"  # UTC+5:30
+    make(created_at=datetime(2026, 3, 10, 6, 40, tzinfo=UTC))  # 12:10 in Kolkata
+    busy = [b for b in stats.report("1d", at=AT).timeline if b.placed]
+    assert [b.start for b in busy] == [datetime(2026, 3, 10, 6, 30, tzinfo=UTC)]
+    assert charts.bucket_label(busy[0], "hour") == "12:00"
+
+
 def test_top_offenders_by_refusals_and_wrong_codes():
     make(phone="79000000001", ip="198.51.100.1", status=Status.EXHAUSTED, checks_used=3)
     make(phone="79000000001", ip="198.51.100.1", status=Status.REFUSED, reason=Reason.COOLDOWN)

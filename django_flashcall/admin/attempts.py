@@ -21,7 +21,7 @@ from .. import limits, services, stats
 from ..clock import now
 from ..models import CallAttempt, Channel, Status
 from ..phone import mask, pretty
-from .common import can_see_full_phone, log_text, nowrap, phone_search
+from .common import ExpiredFilter, can_see_full_phone, log_text, nowrap, phone_search
 from .monitor import cached_report, monitor_context
 
 logger = logging.getLogger("django_flashcall")
@@ -35,7 +35,7 @@ class CallAttemptAdmin(admin.ModelAdmin):
         "masked_phone", "status", "reason", "channel", "checks_used",
         "delivery_status", "price", "ip", "created_at",
     )  # fmt: skip
-    list_filter = ("status", "channel", "created_at", "delivery_status", "reason")
+    list_filter = ("status", ExpiredFilter, "channel", "created_at", "delivery_status", "reason")
     search_fields = ("phone",)  # shows the search box; get_search_results does the work
     search_help_text = _("A phone in any spelling, an IP address, an attempt id or a provider id.")
     show_full_result_count = False  # one COUNT(*) per page is enough on a big table

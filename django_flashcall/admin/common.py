@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from ..clock import now
 from ..exceptions import InvalidPhone
-from ..models import Reason
+from ..models import Reason, Status
 from ..phone import normalize
 
 FULL_PHONE_PERMISSION = "django_flashcall.change_callattempt"
@@ -44,3 +46,20 @@ def phone_search(queryset: QuerySet, term: str) -> QuerySet | None:
         return queryset.filter(phone=normalize(term))
     except InvalidPhone:
         return None
+
+
+class ExpiredFilter(admin.SimpleListFilter):
+    """ "Expired" as the monitoring page counts it: marked expired, or left
+    pending past the TTL (flashcall_cleanup marks those later)."""
+
+    title = _("expired")
+    parameter_name = "expired"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes, or pending past the TTL"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            lapsed = Q(status=Status.PENDING, expires_at__lte=now())
+            return queryset.filter(Q(status=Status.EXPIRED) | lapsed)
+        return queryset

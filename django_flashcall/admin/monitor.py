@@ -104,7 +104,7 @@ def monitor_context(request: HttpRequest, report: stats.Report, site: str) -> di
             # Unlock markers are not requests (the summary leaves them out too).
             "all": link(status__in=",".join(s for s in Status.values if s != Status.UNLOCKED)),
             "verified": link(status=Status.VERIFIED),
-            "expired": link(status=Status.EXPIRED),
+            "expired": link(expired="yes"),  # lapsed pending rows too, as counted
             "exhausted": link(status=Status.EXHAUSTED),
             "failed": link(status=Status.FAILED),
             "refused": link(status=Status.REFUSED),
