@@ -21,7 +21,7 @@ from .. import limits, services, stats
 from ..clock import now
 from ..models import CallAttempt, Channel, Status
 from ..phone import mask, pretty
-from .common import ExpiredFilter, can_see_full_phone, log_text, nowrap, phone_search
+from .common import ExpiredFilter, PhoneSearchMixin, can_see_full_phone, log_text, nowrap
 from .monitor import cached_report, monitor_context
 
 logger = logging.getLogger("django_flashcall")
@@ -30,7 +30,7 @@ ACTION_LIMIT = 200  # attempts or phones one admin action touches at most
 
 
 @admin.register(CallAttempt)
-class CallAttemptAdmin(admin.ModelAdmin):
+class CallAttemptAdmin(PhoneSearchMixin, admin.ModelAdmin):
     list_display = (
         "masked_phone", "status", "reason", "channel", "checks_used",
         "delivery_status", "price", "ip", "created_at",
@@ -112,15 +112,7 @@ class CallAttemptAdmin(admin.ModelAdmin):
 
     # -- search: any spelling of a phone ------------------------------------
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        by_phone = phone_search(queryset, term)
-        if by_phone is not None:
-            return by_phone, False
+    def search_other(self, queryset: QuerySet, term: str) -> QuerySet:
         # Exact matches only: each is served by an index, even on a big table.
         where = Q(provider_id=term[:64])
         try:
@@ -131,7 +123,7 @@ class CallAttemptAdmin(admin.ModelAdmin):
             where |= Q(public_id=uuid.UUID(term))
         except ValueError:
             pass
-        return queryset.filter(where), False
+        return queryset.filter(where)
 
     # -- actions, each written to the admin log -----------------------------
 

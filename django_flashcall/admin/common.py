@@ -39,13 +39,23 @@ def reason_label(value: str) -> str:
         return value or str(_("(none)"))
 
 
-def phone_search(queryset: QuerySet, term: str) -> QuerySet | None:
-    """Rows of the phone ``term`` spells in any accepted way, or None if it
-    is not a phone (then each admin falls back to its own exact fields)."""
-    try:
-        return queryset.filter(phone=normalize(term))
-    except InvalidPhone:
-        return None
+class PhoneSearchMixin:
+    """Admin search: a term that spells a phone in any accepted way finds
+    that phone's rows; any other term goes to :meth:`search_other`."""
+
+    def search_other(self, queryset: QuerySet, term: str) -> QuerySet:
+        return queryset.none()
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(phone=normalize(term)), False
+        except InvalidPhone:
+            return self.search_other(queryset, term), False
 
 
 class ExpiredFilter(admin.SimpleListFilter):

@@ -18,7 +18,7 @@ from ..conf import flashcall_settings
 from ..exceptions import InvalidPhone
 from ..models import PhoneNumber
 from ..phone import MAX_INPUT_LENGTH, normalize, pretty
-from .common import phone_search
+from .common import PhoneSearchMixin
 
 logger = logging.getLogger("django_flashcall")
 
@@ -39,7 +39,7 @@ class PhoneNumberForm(forms.ModelForm):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(admin.ModelAdmin):
+class PhoneNumberAdmin(PhoneSearchMixin, admin.ModelAdmin):
     form = PhoneNumberForm
     list_display = ("pretty_phone", "user_link", "verified_at")
     list_select_related = ("user",)
@@ -64,17 +64,9 @@ class PhoneNumberAdmin(admin.ModelAdmin):
             return str(obj.user)
         return format_html('<a href="{}">{}</a>', url, obj.user)
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        by_phone = phone_search(queryset, term)
-        if by_phone is not None:
-            return by_phone, False
+    def search_other(self, queryset: QuerySet, term: str) -> QuerySet:
         username = get_user_model().USERNAME_FIELD
-        return queryset.filter(**{f"user__{username}__icontains": term}), False
+        return queryset.filter(**{f"user__{username}__icontains": term})
 
 
 class PhoneNumberInline(admin.TabularInline):
