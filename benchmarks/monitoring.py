@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the monitoring aggregates (``django_flashcall.stats``) at scale.
+"""Benchmark of the monitoring aggregates (``django_flashcall.monitoring.stats``) at scale.
 
     FLASHCALL_BENCH_DSN=postgresql://postgres@127.0.0.1:55499/flashcall_bench \\
         python benchmarks/monitoring.py [--rows 1000000] [--days 30] [--repeat 5]
@@ -171,8 +171,8 @@ def timed(fn, repeat: int) -> tuple[float, float]:
 
 
 def time_stats(repeat: int) -> None:
-    from django_flashcall import stats
-    from django_flashcall.clock import now
+    from django_flashcall.internal.clock import now
+    from django_flashcall.monitoring import stats
 
     print(f"\n{'period':<7}{'query':<22}{'best ms':>10}{'median ms':>11}")
     for key in ("1d", "7d", "30d"):
@@ -197,8 +197,8 @@ def time_stats(repeat: int) -> None:
 
 
 def explain() -> None:
-    from django_flashcall import stats
-    from django_flashcall.clock import now
+    from django_flashcall.internal.clock import now
+    from django_flashcall.monitoring import stats
 
     for key in ("1d", "30d"):
         period = stats.get_period(key)

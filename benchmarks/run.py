@@ -4,7 +4,7 @@
     python benchmarks/run.py [-n 2000] [-c 8] [--workers 2] [--threads 4]
 
 Starts, on loopback and in a temp dir, a throwaway PostgreSQL and Redis (the
-classes of ``scripts/runtests.py``: initdb as the ``postgres`` user when
+classes of ``scripts/servers.py``: initdb as the ``postgres`` user when
 root, free ports) and the fake telefon-ip server (in this process); then, for
 each scenario, serves ``benchmarks.settings`` with gunicorn, drives N full
 flows (request → code read from the fake → confirm) with distinct phones from
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -73,17 +72,10 @@ def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
-def _load_runtests() -> Any:
-    """``scripts/runtests.py`` (standard library only): its Postgres and Redis, and
-    ``free_port`` and ``stop_process``."""
-    spec = importlib.util.spec_from_file_location("_runtests", ROOT / "scripts" / "runtests.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+if str(ROOT) not in sys.path:  # run as a script: benchmarks/ is on the path, not the root
+    sys.path.insert(0, str(ROOT))
 
-
-runtests = _load_runtests()
-
+from scripts import servers  # noqa: E402  Postgres, Redis, free_port, stop_process
 
 # --------------------------------------------------------------------------- CPU accounting
 
@@ -144,7 +136,7 @@ class Gunicorn:
     def __init__(
         self, args: argparse.Namespace, env: dict[str, str], logfile: Path, tree: Path = ROOT
     ) -> None:
-        self.port = runtests.free_port()
+        self.port = servers.free_port()
         self.logfile = logfile
         self.cmd = [
             sys.executable, "-m", "gunicorn",
@@ -197,7 +189,7 @@ class Gunicorn:
         proc, self.proc = self.proc, None
         # SIGTERM: a graceful stop (--graceful-timeout 10); after 20 s, SIGKILL to the
         # process group, workers included.
-        runtests.stop_process(proc, timeout=20, group=True)
+        servers.stop_process(proc, timeout=20, group=True)
 
 
 # --------------------------------------------------------------------------- load
@@ -748,7 +740,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _sigterm)
     tmp = Path(tempfile.mkdtemp(prefix="flashcall-bench-", dir="/tmp"))
     os.chmod(tmp, 0o711)  # the postgres user must reach tmp/pg
-    pg, redis_server = runtests.Postgres(tmp), runtests.Redis(tmp)
+    pg, redis_server = servers.Postgres(tmp), servers.Redis(tmp)
     fake = FakeTelefonIP(daily_limit=10**9, balance=10**9)
     results: list[Result] = []
     load = {"start": os.getloadavg()}
@@ -764,8 +756,8 @@ def main(argv: list[str]) -> int:
             "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
             "BENCH_PGHOST": "127.0.0.1",
             "BENCH_PGPORT": str(pg.port),
-            "BENCH_PGUSER": runtests.PG_USER,
-            "BENCH_PGDATABASE": runtests.PG_DB,
+            "BENCH_PGUSER": servers.PG_USER,
+            "BENCH_PGDATABASE": servers.PG_DB,
             "BENCH_REDIS_URL": redis_server.url(),
             "BENCH_FAKE_URL": fake.url,
             "BENCH_FAKE_TOKEN": fake.token,

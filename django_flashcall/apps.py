@@ -8,7 +8,7 @@ class FlashCallConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks  # noqa: F401  (registers the system checks
         from .providers.base import install_log_redaction
 
         install_log_redaction()

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import flashcall_settings, low_balance
+from .conf import flashcall_settings, low_balance, problems
 
 TELEFONIP = "django_flashcall.providers.TelefonIPProvider"
 LOCAL_CACHES = {
@@ -110,7 +110,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                     id="django_flashcall.E003",
                 )
             )
-    from .rates import EXAMPLES, RATE_SETTINGS, rate_misread, rate_problem
+    from .internal.rates import EXAMPLES, RATE_SETTINGS, rate_misread, rate_problem
 
     for name in RATE_SETTINGS:
         rate = getattr(flashcall_settings, name)
@@ -140,6 +140,23 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 f"FLASHCALL_LOW_BALANCE = {low!r} is not a number.",
                 hint="Use a number such as 50 or 50.0 (or None for no warning).",
                 id="django_flashcall.E006",
+            )
+        )
+    for name, value, expected in problems():
+        errors.append(
+            Error(
+                f"FLASHCALL_{name} = {value!r} is not {expected}.",
+                hint=f"Set FLASHCALL_{name} to {expected}, or remove it for the default.",
+                id="django_flashcall.E007",
+            )
+        )
+    alias = flashcall_settings.CACHE_ALIAS
+    if isinstance(alias, str) and alias not in getattr(settings, "CACHES", {"default": {}}):
+        errors.append(
+            Error(
+                f"FLASHCALL_CACHE_ALIAS = {alias!r} is not in CACHES.",
+                hint="Name a cache of CACHES (a shared one: Redis or Memcached).",
+                id="django_flashcall.E008",
             )
         )
     if login == "token" and not apps.is_installed("rest_framework.authtoken"):

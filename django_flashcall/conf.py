@@ -1,11 +1,17 @@
-"""One lazy settings object over the flat ``FLASHCALL_*`` settings.
+"""One lazy, typed settings object over the flat ``FLASHCALL_*`` settings.
 
 Values are looked up on every access, so ``override_settings`` takes effect
-at once and nothing is frozen at import time.
+at once and nothing is frozen at import time. Each setting has a property
+with its type, and :data:`RULES` says which values make sense: system check
+``django_flashcall.E007`` reports any other (:func:`problems`), so a zero
+limit or a string where a number belongs fails at start, not at the first
+request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "CREATE_USERS": True,
     "USER_PHONE_FIELD": None,
     "RETENTION_DAYS": 30,
-    # Not in the public table of SPEC §3, but documented in the README.
+    # Not in the public table of SPEC §3, but documented.
     "CLIENT_IP_HEADER": None,  # e.g. "HTTP_X_REAL_IP" behind a trusted proxy
     "TRUSTED_PROXY_COUNT": 0,  # hops of X-Forwarded-For to trust
     "CACHE_ALIAS": "default",
@@ -40,18 +46,197 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What values a setting accepts: ``check(value)`` is true for them;
+    ``expected`` says so in words for the system check."""
+
+    check: Callable[[Any], bool]
+    expected: str
+
+
+def _int_at_least(low: int, *, none: bool = False) -> Rule:
+    words = f"a whole number ≥ {low}" + (" or None" if none else "")
+    return Rule(lambda v: (none and v is None) or (_is_int(v) and v >= low), words)
+
+
+def _optional_str() -> Rule:
+    return Rule(lambda v: v is None or isinstance(v, str), "a string or None")
+
+
+def _timeout_ok(value: object) -> bool:
+    parts = value if isinstance(value, list | tuple) else (value,)
+    return 1 <= len(parts) <= 2 and all(_is_number(p) and p > 0 for p in parts)
+
+
+_BOOL = Rule(lambda v: isinstance(v, bool), "True or False")
+_STR = Rule(lambda v: isinstance(v, str), "a string")
+
+RULES: dict[str, Rule] = {
+    "PROVIDER": _STR,
+    "API_TOKEN": _optional_str(),  # empty or None: E001 when TelefonIP needs it
+    "API_URL": Rule(
+        lambda v: isinstance(v, str) and v.startswith(("https://", "http://")),
+        "an http(s) URL",
+    ),
+    "TIMEOUT": Rule(_timeout_ok, "seconds > 0, or a (connect, read) pair of them"),
+    "SMS_FALLBACK": _BOOL,
+    "CODE_TTL": _int_at_least(1),
+    "MAX_CHECKS": _int_at_least(1),
+    "RESEND_COOLDOWN": _int_at_least(0),
+    "PHONE_DAILY_LIMIT": _int_at_least(1),
+    "PHONE_MAX_FAILURES": _int_at_least(1),
+    # 0 is a kill switch: no paid call at all.
+    "DAILY_BUDGET": _int_at_least(0, none=True),
+    "BREAKER_THRESHOLD": _int_at_least(1),
+    "BREAKER_COOLDOWN": _int_at_least(1),
+    "LOGIN": _STR,
+    "CREATE_USERS": _BOOL,
+    "USER_PHONE_FIELD": _optional_str(),
+    # Cleanup must keep the last 24 h: the limits are counted from them.
+    "RETENTION_DAYS": _int_at_least(1),
+    "CLIENT_IP_HEADER": _optional_str(),
+    "TRUSTED_PROXY_COUNT": _int_at_least(0),
+    "CACHE_ALIAS": _STR,
+    "BROWSABLE_API": Rule(lambda v: v is None or isinstance(v, bool), "True, False or None"),
+    # RATELIMIT_* are checked by E005/W004 and LOW_BALANCE by E006.
+}
+
+
 class Settings:
-    """``flashcall_settings.CODE_TTL`` reads ``settings.FLASHCALL_CODE_TTL``."""
+    """``flashcall_settings.CODE_TTL`` reads ``settings.FLASHCALL_CODE_TTL``.
+
+    The properties give each setting its type; values are not coerced here
+    (check E007 refuses a wrong one at start).
+    """
 
     prefix = "FLASHCALL_"
 
+    def _get(self, name: str) -> Any:
+        return getattr(django_settings, self.prefix + name, DEFAULTS[name])
+
     def __getattr__(self, name: str) -> Any:
+        # Settings without a property (added by integrations) still read lazily.
         if name not in DEFAULTS:
             raise AttributeError(name)
-        return getattr(django_settings, self.prefix + name, DEFAULTS[name])
+        return self._get(name)
+
+    @property
+    def PROVIDER(self) -> str:
+        return self._get("PROVIDER")
+
+    @property
+    def API_TOKEN(self) -> str:
+        return self._get("API_TOKEN")
+
+    @property
+    def API_URL(self) -> str:
+        return self._get("API_URL")
+
+    @property
+    def TIMEOUT(self) -> float | tuple[float, float]:
+        return self._get("TIMEOUT")
+
+    @property
+    def SMS_FALLBACK(self) -> bool:
+        return self._get("SMS_FALLBACK")
+
+    @property
+    def CODE_TTL(self) -> int:
+        return self._get("CODE_TTL")
+
+    @property
+    def MAX_CHECKS(self) -> int:
+        return self._get("MAX_CHECKS")
+
+    @property
+    def RESEND_COOLDOWN(self) -> int:
+        return self._get("RESEND_COOLDOWN")
+
+    @property
+    def PHONE_DAILY_LIMIT(self) -> int:
+        return self._get("PHONE_DAILY_LIMIT")
+
+    @property
+    def PHONE_MAX_FAILURES(self) -> int:
+        return self._get("PHONE_MAX_FAILURES")
+
+    @property
+    def DAILY_BUDGET(self) -> int | None:
+        return self._get("DAILY_BUDGET")
+
+    @property
+    def BREAKER_THRESHOLD(self) -> int:
+        return self._get("BREAKER_THRESHOLD")
+
+    @property
+    def BREAKER_COOLDOWN(self) -> int:
+        return self._get("BREAKER_COOLDOWN")
+
+    @property
+    def RATELIMIT_REQUEST(self) -> Any:
+        return self._get("RATELIMIT_REQUEST")
+
+    @property
+    def RATELIMIT_CONFIRM(self) -> Any:
+        return self._get("RATELIMIT_CONFIRM")
+
+    @property
+    def LOGIN(self) -> str:
+        return self._get("LOGIN")
+
+    @property
+    def CREATE_USERS(self) -> bool:
+        return self._get("CREATE_USERS")
+
+    @property
+    def USER_PHONE_FIELD(self) -> str | None:
+        return self._get("USER_PHONE_FIELD")
+
+    @property
+    def RETENTION_DAYS(self) -> int:
+        return self._get("RETENTION_DAYS")
+
+    @property
+    def CLIENT_IP_HEADER(self) -> str | None:
+        return self._get("CLIENT_IP_HEADER")
+
+    @property
+    def TRUSTED_PROXY_COUNT(self) -> int:
+        return self._get("TRUSTED_PROXY_COUNT")
+
+    @property
+    def CACHE_ALIAS(self) -> str:
+        return self._get("CACHE_ALIAS")
+
+    @property
+    def LOW_BALANCE(self) -> Any:
+        return self._get("LOW_BALANCE")
+
+    @property
+    def BROWSABLE_API(self) -> bool | None:
+        return self._get("BROWSABLE_API")
 
 
 flashcall_settings = Settings()
+
+
+def problems() -> list[tuple[str, Any, str]]:
+    """``(name, value, expected)`` for every setting outside its :data:`RULES`."""
+    found = []
+    for name, rule in RULES.items():
+        value = flashcall_settings._get(name)
+        if not rule.check(value):
+            found.append((name, value, rule.expected))
+    return found
 
 
 def timeout_total() -> float:

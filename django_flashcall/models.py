@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .clock import now
+from .internal.clock import now
 from .phone import mask
 
 
@@ -77,17 +77,13 @@ CONFIRMABLE = (Status.PENDING, Status.VERIFIED, Status.EXPIRED, Status.EXHAUSTED
 
 
 class CallAttemptQuerySet(models.QuerySet):
-    def for_phone(self, phone: str) -> CallAttemptQuerySet:
-        return self.filter(phone=phone)
+    def lapsed(self, at: datetime) -> CallAttemptQuerySet:
+        """Pending attempts whose code's TTL has passed."""
+        return self.filter(status=Status.PENDING, expires_at__lte=at)
 
-    def pending(self) -> CallAttemptQuerySet:
-        return self.filter(status=Status.PENDING, expires_at__gt=now())
-
-    def called(self) -> CallAttemptQuerySet:
-        return self.filter(called_q())
-
-    def since(self, when: datetime) -> CallAttemptQuerySet:
-        return self.filter(created_at__gte=when)
+    def expire(self) -> int:
+        """Expire the pending attempts among these; return how many."""
+        return self.filter(status=Status.PENDING).update(status=Status.EXPIRED)
 
 
 class CallAttempt(models.Model):

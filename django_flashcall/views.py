@@ -25,13 +25,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
-from . import clock, services
+from . import services
 from .conf import flashcall_settings
 from .exceptions import FlashCallError, InvalidCode, InvalidPhone
 from .forms import CodeForm, PhoneForm, ResendForm
-from .login import BACKEND, can_log_in
+from .internal import clock
+from .internal.login import BACKEND, can_log_in
+from .internal.net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
 from .models import CallAttempt
-from .net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
 from .phone import pretty
 
 SESSION_KEY = "django_flashcall"

@@ -12,7 +12,6 @@ into the demo).
 from __future__ import annotations
 
 import http.cookiejar
-import importlib.util
 import os
 import re
 import subprocess
@@ -28,17 +27,7 @@ EXAMPLE = ROOT / "example_project"
 MANAGE = EXAMPLE / "manage.py"
 
 
-def _load_runtests():
-    """``scripts/runtests.py`` (not a package; standard library only), by its path."""
-    spec = importlib.util.spec_from_file_location("_runtests", ROOT / "scripts" / "runtests.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_runtests = _load_runtests()
-free_port = _runtests.free_port
-stop_process = _runtests.stop_process
+from scripts.servers import free_port, stop_process  # noqa: E402  (re-exported)
 
 # Variables of the test run that would change what the example runs on.
 _DROP = (

@@ -42,13 +42,13 @@ class Clock:
 def install_clock(monkeypatch: Any, start: datetime | None = None) -> Clock:
     """Freeze the app's clock at ``start``, in every module that uses it.
 
-    ``django_flashcall.clock.now`` is the single clock, but modules import it
+    ``django_flashcall.internal.clock.now`` is the single clock, but modules import it
     by name (``from .clock import now``): each such reference is patched too.
     ``clock.now_ts`` calls ``clock.now``, so the breaker follows.
     """
     # Import every module that uses the clock before looking for them.
     import django_flashcall.services  # noqa: F401
-    from django_flashcall import clock as clock_module
+    from django_flashcall.internal import clock as clock_module
 
     fake = Clock(start)
     real_now = clock_module.now

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 
 from django_flashcall import admin as flashcall_admin
 from django_flashcall import services
-from django_flashcall.clock import now
 from django_flashcall.exceptions import InvalidCode, RateLimited, TooManyAttempts
+from django_flashcall.internal.clock import now
 from django_flashcall.models import CallAttempt, Channel, PhoneNumber, Reason, Status
 from django_flashcall.providers import BaseProvider, ProviderResult
 from django_flashcall.testing import refused_url

@@ -9,7 +9,7 @@ import requests
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 
-from django_flashcall.codes import hash_code
+from django_flashcall.internal.codes import hash_code
 from django_flashcall.models import CallAttempt, PhoneNumber
 
 REQUEST = "/api/flashcall/request/"

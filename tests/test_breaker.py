@@ -12,8 +12,8 @@ import uuid
 import pytest
 from django.core.cache import caches
 
-from django_flashcall import breaker
 from django_flashcall.exceptions import ProviderUnavailable, RateLimited
+from django_flashcall.internal import breaker
 from django_flashcall.models import CallAttempt
 from django_flashcall.providers import ProviderError
 from django_flashcall.services import request_code
@@ -271,7 +271,7 @@ CHILD = textwrap.dedent(
     import django
     django.setup()
     from django.test import override_settings
-    from django_flashcall import breaker
+    from django_flashcall.internal import breaker
 
     caches, action = json.loads(sys.argv[1]), sys.argv[2]
     with override_settings(CACHES=caches, FLASHCALL_BREAKER_THRESHOLD=3):

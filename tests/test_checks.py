@@ -283,3 +283,74 @@ def test_w001_for_django_ratelimits_own_cache(clean):
 def test_w002_when_the_backend_is_missing(clean):
     clean.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     assert ids() == ["django_flashcall.W002"]
+
+
+# --------------------------------------------------------------------------- E007, E008
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PHONE_MAX_FAILURES", 0),
+        ("MAX_CHECKS", 0),
+        ("CODE_TTL", -5),
+        ("PHONE_DAILY_LIMIT", 0),
+        ("BREAKER_THRESHOLD", 0),
+        ("BREAKER_COOLDOWN", 0),
+        ("RETENTION_DAYS", 0),
+        ("RESEND_COOLDOWN", -1),
+        ("DAILY_BUDGET", -1),
+        ("TRUSTED_PROXY_COUNT", -1),
+        ("CODE_TTL", "300"),
+        ("MAX_CHECKS", True),
+        ("CODE_TTL", 2.5),
+        ("TIMEOUT", 0),
+        ("TIMEOUT", (3, None)),
+        ("TIMEOUT", (1, 2, 3)),
+        ("SMS_FALLBACK", "yes"),
+        ("CREATE_USERS", 1),
+        ("API_URL", "ftp://example.com/"),
+        ("BROWSABLE_API", "on"),
+    ],
+)
+def test_e007_refuses_values_that_make_no_sense(clean, name, value):
+    setattr(clean, f"FLASHCALL_{name}", value)
+    messages = [m for m in check_settings() if m.id == "django_flashcall.E007"]
+    assert len(messages) == 1
+    assert isinstance(messages[0], Error)
+    assert messages[0].msg.startswith(f"FLASHCALL_{name} = {value!r} is not ")
+    assert f"FLASHCALL_{name}" in messages[0].hint
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RESEND_COOLDOWN", 0),
+        ("DAILY_BUDGET", 0),
+        ("DAILY_BUDGET", None),
+        ("DAILY_BUDGET", 500),
+        ("TIMEOUT", 5),
+        ("TIMEOUT", [2, 10.5]),
+        ("PHONE_MAX_FAILURES", 1),
+        ("API_URL", "http://127.0.0.1:8080/api/"),
+        ("USER_PHONE_FIELD", "phone"),
+        ("BROWSABLE_API", False),
+    ],
+)
+def test_e007_accepts_the_edges_that_make_sense(clean, name, value):
+    setattr(clean, f"FLASHCALL_{name}", value)
+    assert "django_flashcall.E007" not in ids()
+
+
+def test_every_default_passes_its_own_rule():
+    from django_flashcall.conf import DEFAULTS, RULES
+
+    assert set(RULES) <= set(DEFAULTS)
+    assert [name for name, rule in RULES.items() if not rule.check(DEFAULTS[name])] == []
+
+
+def test_e008_cache_alias_must_name_a_cache(clean):
+    clean.FLASHCALL_CACHE_ALIAS = "flashcall"
+    assert "django_flashcall.E008" in ids()
+    clean.CACHES = {**clean.CACHES, "flashcall": clean.CACHES["default"]}
+    assert "django_flashcall.E008" not in ids()

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from django_flashcall import services
-from django_flashcall.clock import now
+from django_flashcall.internal.clock import now
 from django_flashcall.models import CallAttempt, Channel, Reason, Status
 from tests.helpers import scrub
 

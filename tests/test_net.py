@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from django_flashcall.net import REQUEST_GROUP, check_ip_rate, client_ip, ratelimit_key
-from django_flashcall.rates import rate_misread, rate_problem, read
+from django_flashcall.internal.net import REQUEST_GROUP, check_ip_rate, client_ip, ratelimit_key
+from django_flashcall.internal.rates import rate_misread, rate_problem, read
 
 CLIENT = "203.0.113.7"
 PROXY = "10.0.0.2"
@@ -238,3 +238,16 @@ def test_a_long_spelling_of_a_rate_still_limits(client, settings, flashcall_outb
         for i in range(3)
     ]
     assert statuses == [201, 201, 429]
+
+
+def test_the_0_1_import_path_still_works_and_says_where_to_go():
+    import importlib
+    import sys
+
+    sys.modules.pop("django_flashcall.net", None)
+    with pytest.warns(DeprecationWarning, match="services.check_ip_rate"):
+        old = importlib.import_module("django_flashcall.net")
+    from django_flashcall import services
+
+    assert old.check_ip_rate is services.check_ip_rate
+    assert old.CONFIRM_GROUP == services.CONFIRM_GROUP

@@ -20,7 +20,7 @@ from django.db.transaction import TransactionManagementError
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from django_flashcall import services, signals
+from django_flashcall import signals
 from django_flashcall.exceptions import (
     CodeExpired,
     InvalidCode,
@@ -31,10 +31,10 @@ from django_flashcall.exceptions import (
     RateLimited,
     TooManyAttempts,
 )
+from django_flashcall.internal.cache import CacheUnavailable
 from django_flashcall.models import CallAttempt, PhoneNumber
 from django_flashcall.providers import InvalidPhoneForProvider, ProviderError
 from django_flashcall.services import confirm_code, hash_code, request_code
-from django_flashcall.shared_cache import CacheUnavailable
 from tests.helpers import (
     FixedCodeProvider,
     code_for,
@@ -79,13 +79,15 @@ def received():
 def compares(monkeypatch):
     """Record the calls to ``constant_time_compare`` made by the services."""
     calls = []
-    real = services.constant_time_compare
+    from django_flashcall.services import confirm
+
+    real = confirm.constant_time_compare
 
     def recording(a, b):
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("django_flashcall.services.constant_time_compare", recording)
+    monkeypatch.setattr("django_flashcall.services.confirm.constant_time_compare", recording)
     return calls
 
 
@@ -720,7 +722,7 @@ def test_a_placed_call_survives_the_cache_dying_after_it(scripted, monkeypatch):
     def dead() -> None:  # ...and the cache dies right after the call is placed
         raise CacheUnavailable("cache delete_many() failed (ConnectionError)")
 
-    monkeypatch.setattr("django_flashcall.breaker.record_success", dead)
+    monkeypatch.setattr("django_flashcall.internal.breaker.record_success", dead)
     attempt = request_code(PHONE)
     assert CallAttempt.objects.get(pk=attempt.pk).status == "pending"
     assert scripted.calls[-1] == PHONE
@@ -784,3 +786,12 @@ def test_views_work_with_atomic_requests(client, settings, path, data, kwargs, s
         connection.settings_dict["ATOMIC_REQUESTS"] = False
     assert response.status_code == status, response.content[:300]
     assert scripted.calls == [PHONE]
+
+
+def test_zero_phone_max_failures_never_crashes_a_confirm(outbox, settings):
+    # Check E007 refuses the value at start; a site that silenced it still gets
+    # the SPEC answers, never a TypeError from a phone with no wrong code yet.
+    settings.FLASHCALL_PHONE_MAX_FAILURES = 0
+    request_code(PHONE)
+    (call,) = outbox
+    assert confirm_code(PHONE, call.code).status == "verified"

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_flashcall import charts, stats
 from django_flashcall.models import CallAttempt, Channel, Reason, Status
+from django_flashcall.monitoring import charts, stats
 
 AT = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 

@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
-from django_flashcall import signals, users
+from django_flashcall import signals
 from django_flashcall.exceptions import PhoneTaken
+from django_flashcall.internal import users
 from django_flashcall.models import PhoneNumber
 from django_flashcall.services import confirm_code, request_code
 from tests.helpers import code_for, row

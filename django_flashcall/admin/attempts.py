@@ -17,9 +17,9 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import limits, services, stats
-from ..clock import now
-from ..models import CallAttempt, Channel, Status
+from .. import services
+from ..models import CallAttempt, Status
+from ..monitoring import stats
 from ..phone import mask, pretty
 from .common import ExpiredFilter, PhoneSearchMixin, can_see_full_phone, log_text, nowrap
 from .monitor import cached_report, monitor_context
@@ -139,7 +139,7 @@ class CallAttemptAdmin(PhoneSearchMixin, admin.ModelAdmin):
                 messages.ERROR,
             )
             return
-        services.expire(CallAttempt.objects.filter(pk__in=ids))
+        services.expire_attempts(CallAttempt.objects.filter(pk__in=ids))
         expired = list(CallAttempt.objects.filter(pk__in=ids, status=Status.EXPIRED))
         for attempt in expired:
             self.log_change(request, attempt, log_text(_("Expired by staff.")))
@@ -165,33 +165,17 @@ class CallAttemptAdmin(PhoneSearchMixin, admin.ModelAdmin):
                 messages.ERROR,
             )
             return
-        at = now()
         unlocked = 0
         for phone in phones:
-            counted = limits.phone_state(phone, at).failing
-            if not counted:
+            done = services.unlock_phone(phone, by=request.user.get_username())
+            if done is None:
                 continue
-            # A live attempt with wrong codes is expired: unlocking must not
-            # hand out fresh guesses at a code already being guessed.
-            live = [pk for pk, status, _ in counted if status == Status.PENDING]
-            services.expire(CallAttempt.objects.filter(pk__in=live))
-            # A marker row resets the count like a success does; the wrong
-            # codes themselves stay on their attempts, as evidence.
-            marker = CallAttempt.objects.create(
-                phone=phone,
-                status=Status.UNLOCKED,
-                channel=Channel.NONE,
-                created_at=at,
-                verified_at=at,
-                user=None,
-                error=f"unlocked by {request.user.get_username()}"[:255],
-            )
             text = (
                 _("Phone unlocked by staff: %(n)d wrong codes forgiven; pending attempt expired.")
-                if live
+                if done.expired
                 else _("Phone unlocked by staff: %(n)d wrong codes forgiven.")
             )
-            self.log_change(request, marker, log_text(text, n=sum(n for _, _, n in counted)))
+            self.log_change(request, done.marker, log_text(text, n=done.forgiven))
             unlocked += 1
         self.message_user(
             request,
@@ -201,7 +185,7 @@ class CallAttemptAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Fetch delivery status from the provider"), permissions=["change"])
     def fetch_delivery_status(self, request: HttpRequest, queryset: QuerySet) -> None:
-        from ..delivery import sync_attempts
+        from ..monitoring.delivery import sync_attempts
 
         attempts = list(queryset.exclude(provider_id="").order_by("-created_at")[:ACTION_LIMIT])
         try:

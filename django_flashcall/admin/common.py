@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from ..clock import now
 from ..exceptions import InvalidPhone
+from ..internal.clock import now
 from ..models import Reason, Status
 from ..phone import normalize
 

@@ -14,14 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import stats
-from ..charts import timeline_chart
 from ..conf import flashcall_settings, low_balance
+from ..internal.cache import CacheUnavailable, shared_cache
 from ..models import Status
+from ..monitoring import stats
+from ..monitoring.charts import timeline_chart
 from ..phone import mask, pretty
 from ..providers import ProviderError, get_provider
 from ..providers.base import redact
-from ..shared_cache import CacheUnavailable, shared_cache
 from .common import can_see_full_phone, nowrap, reason_label
 
 logger = logging.getLogger("django_flashcall")

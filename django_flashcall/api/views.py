@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 from .. import services
 from ..conf import flashcall_settings
 from ..exceptions import FlashCallError
-from ..login import log_in
-from ..net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
+from ..internal.login import log_in
+from ..internal.net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
 from . import errors
 from .parsers import StrictJSONParser, check_length
 from .schema import confirm_schema, request_schema, view_schema

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import stats
 from ...models import Reason
+from ...monitoring import stats
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
     */10 * * * *  python manage.py flashcall_sync_status --since-hours 24
 
-The work is done by :mod:`django_flashcall.delivery`, which the admin's
+The work is done by :mod:`django_flashcall.monitoring.delivery`, which the admin's
 "fetch delivery status" action also runs.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...delivery import due_for_sync, sync_attempts
+from ...monitoring.delivery import due_for_sync, sync_attempts
 
 
 class Command(BaseCommand):

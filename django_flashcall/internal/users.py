@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from ..conf import flashcall_settings
+from ..exceptions import PhoneTaken
+from ..models import PhoneNumber
 from .clock import now
-from .conf import flashcall_settings
-from .exceptions import PhoneTaken
-from .models import PhoneNumber
 
 
 def _field() -> str | None:

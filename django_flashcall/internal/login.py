@@ -8,8 +8,8 @@ from django.contrib.auth import login as django_login
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-from .conf import flashcall_settings
-from .models import CallAttempt
+from ..conf import flashcall_settings
+from ..models import CallAttempt
 
 BACKEND = "django_flashcall.auth_backends.FlashCallBackend"
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from django.db.models import F
 
-from .clock import now
-from .models import CallAttempt
-from .providers import BaseProvider, ProviderError, get_provider
-from .providers.base import redact
+from ..internal.clock import now
+from ..models import CallAttempt
+from ..providers import BaseProvider, ProviderError, get_provider
+from ..providers.base import redact
 
 # A provider answer about one id ("id record not found"): record it, go on.
 # Anything else (timeout, 5xx, 401) means the provider is down: stop the run.

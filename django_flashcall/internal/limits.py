@@ -27,10 +27,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Min, Q
 
-from .conf import flashcall_settings
-from .exceptions import RateLimited
-from .models import CALLED, NOT_PLACED, CallAttempt, Reason, Status, called_q
-from .shared_cache import GuardedCache, quietly, shared_cache
+from ..conf import flashcall_settings
+from ..exceptions import RateLimited
+from ..models import CALLED, NOT_PLACED, CallAttempt, Reason, Status, called_q
+from .cache import GuardedCache, quietly, shared_cache
 
 DAY = timedelta(days=1)
 RESETS = (Status.VERIFIED, Status.UNLOCKED)

@@ -17,8 +17,8 @@ from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
-from .clock import now
-from .models import CallAttempt, Status
+from ..internal.clock import now
+from ..models import CallAttempt, Status
 from .report import (
     DEFAULT_PERIOD,
     PERIODS,

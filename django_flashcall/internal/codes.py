@@ -13,8 +13,8 @@ import uuid
 from django.db.models import Q
 from django.utils.crypto import salted_hmac
 
-from .exceptions import InvalidRequest
-from .phone import normalize
+from ..exceptions import InvalidRequest
+from ..phone import normalize
 
 # ASCII hex only: uuid.UUID() would also take other scripts' digits.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", re.ASCII)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.cache import caches
 
-from .conf import flashcall_settings
+from ..conf import flashcall_settings
 
 logger = logging.getLogger("django_flashcall")
 

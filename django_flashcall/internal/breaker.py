@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 
+from ..conf import flashcall_settings, timeout_total
+from .cache import GuardedCache, shared_cache
 from .clock import now_ts
-from .conf import flashcall_settings, timeout_total
-from .shared_cache import GuardedCache, shared_cache
 
 FAILURES = "flashcall:breaker:failures"
 OPEN_UNTIL = "flashcall:breaker:open_until"

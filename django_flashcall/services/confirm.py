@@ -1,0 +1,124 @@
+"""Confirming a code: one row lock, one counted check (SPEC §6)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+
+from .. import signals
+from ..conf import flashcall_settings
+from ..exceptions import (
+    CodeExpired,
+    FlashCallError,
+    InvalidCode,
+    NoActiveAttempt,
+    PhoneTaken,
+    TooManyAttempts,
+)
+from ..internal import limits, users
+from ..internal.clock import now
+from ..internal.codes import hash_code, locate, parse_code
+from ..models import CONFIRMABLE, CallAttempt, Reason, Status
+from .common import client_fields, send_signal
+
+
+def confirm_code(
+    phone: str | None = None,
+    code: str = "",
+    *,
+    attempt_id: str | uuid.UUID | None = None,
+    request: HttpRequest | None = None,
+    create_user: bool | None = None,
+) -> CallAttempt:
+    """Check ``code`` against the phone's newest attempt (or ``attempt_id``).
+
+    Returns the verified attempt. Raises ``InvalidCode`` (with
+    ``attempts_left``), ``CodeExpired``, ``TooManyAttempts``,
+    ``NoActiveAttempt``, ``InvalidPhone`` or ``InvalidRequest``. The check is
+    counted in the same transaction, under a row lock, as the comparison.
+
+    ``create_user``: whether an unknown phone gets a new user; by default
+    ``FLASHCALL_CREATE_USERS``, but never in ``FLASHCALL_LOGIN = "none"``.
+    """
+    if isinstance(attempt_id, uuid.UUID):
+        attempt_id = str(attempt_id)
+    where = locate(phone, attempt_id)
+    current = client_fields(request).get("user")
+    if create_user is None:
+        create_user = bool(flashcall_settings.CREATE_USERS) and flashcall_settings.LOGIN != "none"
+    with transaction.atomic():
+        attempt, error = _confirm_locked(where, code, current, create_user)
+    if error is not None:
+        # Raised after the transaction commits: a counted wrong code must stick.
+        send_signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
+        raise error
+    assert attempt is not None
+    send_signal(
+        signals.code_verified, CallAttempt, attempt=attempt, request=request, user=attempt.user
+    )
+    return attempt
+
+
+def _confirm_locked(
+    where: Q, raw_code: object, current: Any, create_user: bool
+) -> tuple[CallAttempt | None, FlashCallError | None]:
+    max_checks = flashcall_settings.MAX_CHECKS
+    attempt = (
+        CallAttempt.objects.select_for_update()
+        .filter(where, status__in=CONFIRMABLE)
+        .order_by("-created_at")
+        .first()
+    )
+    at = now()  # after the lock: a confirm that waited must not use a stale clock
+    if attempt is None:
+        return None, NoActiveAttempt()
+    if attempt.status == Status.VERIFIED:
+        return attempt, NoActiveAttempt()  # single use
+    if attempt.status == Status.EXHAUSTED or attempt.checks_used >= max_checks:
+        return attempt, TooManyAttempts()
+    # A statement of its own, after the row lock: under READ COMMITTED it sees
+    # the wrong codes that concurrent confirms committed while this one waited.
+    phone = limits.phone_state(attempt.phone, at)
+    if phone.failures >= flashcall_settings.PHONE_MAX_FAILURES and phone.oldest_failure:
+        locked_for = limits.seconds_until(phone.oldest_failure + limits.DAY, at)
+        return attempt, TooManyAttempts(reason=Reason.PHONE_LOCKED, retry_after=locked_for)
+    # Expiry before comparison: an expired code is never compared.
+    if attempt.status == Status.EXPIRED or attempt.is_expired_at(at):
+        if attempt.status != Status.EXPIRED:
+            _update(attempt, status=Status.EXPIRED)
+        return attempt, CodeExpired()
+    code = parse_code(raw_code)
+    if code is None:  # cannot be a guess: costs no check
+        return attempt, InvalidCode(attempts_left=max_checks - attempt.checks_used)
+    if constant_time_compare(hash_code(attempt.public_id, code), attempt.code_hash):
+        try:
+            user = users.resolve(attempt.phone, current, create=create_user)
+        except PhoneTaken as error:
+            return attempt, error
+        # Conditional on PENDING: of N concurrent right codes exactly one wins,
+        # even where SELECT ... FOR UPDATE is a no-op (SQLite).
+        if not _update(attempt, status=Status.VERIFIED, verified_at=at, user=user):
+            return attempt, NoActiveAttempt()
+        attempt.status, attempt.verified_at, attempt.user = Status.VERIFIED, at, user
+        return attempt, None
+    used = attempt.checks_used + 1
+    counted = CallAttempt.objects.filter(
+        pk=attempt.pk, status=Status.PENDING, checks_used__lt=max_checks
+    ).update(
+        checks_used=F("checks_used") + 1,
+        status=Status.EXHAUSTED if used >= max_checks else Status.PENDING,
+    )
+    if not counted:
+        return attempt, TooManyAttempts()
+    attempt.checks_used = used
+    # SPEC §4: the attempt's own count (the phone's lock may come sooner).
+    return attempt, InvalidCode(attempts_left=max(0, max_checks - used))
+
+
+def _update(attempt: CallAttempt, **values: Any) -> int:
+    return CallAttempt.objects.filter(pk=attempt.pk, status=Status.PENDING).update(**values)
