@@ -30,6 +30,7 @@ class Status(models.TextChoices):
 class Channel(models.TextChoices):
     CALL = "call", _("call")
     NONE = "none", _("none")  # refused before any channel was tried
+    TEST = "test", _("test number")  # FLASHCALL_TEST_NUMBERS: no call, no spend
 
 
 class Reason(models.TextChoices):
@@ -45,6 +46,7 @@ class Reason(models.TextChoices):
     CONNECTION = "connection", _("provider unreachable")
     SERVER_ERROR = "server_error", _("provider 5xx")
     UNAUTHORIZED = "unauthorized", _("provider rejected the token")
+    NO_FUNDS = "no_funds", _("provider account out of money")
     BAD_RESPONSE = "bad_response", _("malformed provider answer")
     REJECTED = "rejected", _("provider refused the call")
     CACHE_DOWN = "cache_unavailable", _("shared cache unavailable")
@@ -53,10 +55,11 @@ class Reason(models.TextChoices):
 # Attempts that did, or may have, placed a paid call: what the cooldown, the
 # per-phone daily limit and the site budget count. A call in flight counts; a
 # failure counts unless the provider surely placed no call (the connection
-# was refused, the token was rejected), so an outage of the provider does not
-# use up a user's daily calls. A refusal by the provider counts: it keeps a
-# phone the provider caps from hammering it through our cooldown.
-NOT_PLACED = (Reason.CONNECTION, Reason.UNAUTHORIZED)
+# was refused, the token was rejected, the account had no money), so an
+# outage of the provider does not use up a user's daily calls. A refusal by
+# the provider counts: it keeps a phone the provider caps from hammering it
+# through our cooldown.
+NOT_PLACED = (Reason.CONNECTION, Reason.UNAUTHORIZED, Reason.NO_FUNDS)
 CALLED = (
     Status.CALLING,
     Status.PENDING,
@@ -98,6 +101,10 @@ class CallAttempt(models.Model):
     error = models.CharField(_("error detail"), max_length=255, blank=True)
     # HMAC-SHA256 of the code keyed with SECRET_KEY; the code itself is never stored.
     code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The FLASHCALL_PROVIDERS name of the provider that placed the call (or
+    # failed last), and of those that failed before it on the same request.
+    provider = models.CharField(_("provider"), max_length=32, blank=True)
+    failed_before = models.CharField(_("providers failed before"), max_length=100, blank=True)
     provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
     checks_used = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
     ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
