@@ -10,7 +10,6 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .internal.clock import now
 from .phone import mask
 
 
@@ -146,10 +145,6 @@ class CallAttempt(models.Model):
 
     def is_expired_at(self, at: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= at
-
-    @property
-    def is_expired(self) -> bool:
-        return self.is_expired_at(now())
 
 
 class PhoneNumber(models.Model):
