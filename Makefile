@@ -36,7 +36,7 @@ test: venv
 	$(PY) scripts/runtests.py $(ARGS)
 
 test-fast: venv
-	$(PY) -m pytest -m "not browser and not multiprocess and not postgres" -q $(ARGS)
+	$(PY) -m pytest -m "not browser and not multiprocess and not postgres and not packaging" -q $(ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SQLITE_MARKEXPR = "not browser and not multiprocess"
+SQLITE_MARKEXPR = "not browser and not multiprocess and not packaging"
 # pytest exit code 5: no tests were collected.
 NO_TESTS = 5
 
