@@ -3,8 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 
-from django_flashcall.services import phone_of
 from django_flashcall.phone import pretty
+from django_flashcall.services import phone_of
 
 
 def home(request: HttpRequest) -> HttpResponse:
