@@ -50,6 +50,15 @@ assert (here.parent / "py.typed").is_file()
 print("WHEEL OK", django_flashcall.__version__)
 """
 
+SETTINGS_TAIL = """
+INSTALLED_APPS += ["rest_framework", "django_flashcall"]
+AUTHENTICATION_BACKENDS = [
+    "django_flashcall.auth_backends.FlashCallBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+FLASHCALL_PROVIDER = "django_flashcall.providers.SandboxProvider"
+"""
+
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kwargs)
@@ -133,13 +142,7 @@ def test_the_wheel_alone_runs_a_project(dist, tmp_path):
     run([sys.executable, "-m", "pip", "--python", python, "install", "-q", str(wheel)], **kwargs)
     run([python, "-m", "django", "startproject", "site_"], **kwargs)
     settings = tmp_path / "site_" / "site_" / "settings.py"
-    settings.write_text(
-        settings.read_text()
-        + "\nINSTALLED_APPS += ['rest_framework', 'django_flashcall']\n"
-        "AUTHENTICATION_BACKENDS = ['django_flashcall.auth_backends.FlashCallBackend',\n"
-        "    'django.contrib.auth.backends.ModelBackend']\n"
-        "FLASHCALL_PROVIDER = 'django_flashcall.providers.SandboxProvider'\n"
-    )
+    settings.write_text(settings.read_text() + SETTINGS_TAIL)
     kwargs["cwd"] = tmp_path / "site_"
     result = run([python, "manage.py", "shell", "-c", PROJECT_RUN], **kwargs)
     assert f"WHEEL OK {django_flashcall.__version__}" in result.stdout
