@@ -38,9 +38,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": str(exc.detail), "code": "not_acceptable"}, status=406)
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         # Bad credentials of the site's DRF authentication (token, JWT...).
+        # A 401 names the scheme to use (RFC 9110 §15.5.2), as DRF's own
+        # handler does; DRF made it a 403 when no scheme has a header.
+        auth_header = getattr(exc, "auth_header", None)
         return Response(
             {"detail": str(exc.detail), "code": "authentication_failed"},
             status=exc.status_code,
+            headers={"WWW-Authenticate": auth_header} if auth_header else None,
         )
     if isinstance(exc, drf.PermissionDenied):
         # The views allow anyone: this is the session path's CSRF check.
