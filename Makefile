@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: venv demo test test-fast lint docs bench clean
+.PHONY: venv demo test test-fast lint docs dist bench clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,12 @@ lint: venv
 docs: venv
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs/_build/html/index.html"
+
+# The release artefacts in dist/: an sdist and a wheel, checked by twine.
+dist: venv
+	rm -rf dist
+	$(PY) -m build
+	$(VENV)/bin/twine check --strict dist/*
 
 bench: venv
 	$(PY) benchmarks/run.py

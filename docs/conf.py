@@ -49,10 +49,12 @@ autoclass_content = "both"
 
 html_theme = "alabaster"
 html_title = f"django-flashcall {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]  # custom.css: alabaster loads it
 html_theme_options = {
     "description": "Phone login by flash call for Django",
     "fixed_sidebar": True,
     "show_relbars": True,
+    "page_width": "1200px",
+    "sidebar_width": "240px",
 }
 html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
