@@ -5,8 +5,8 @@
 - :class:`CountingMiddleware`: counts the SQL queries (``X-Queries``) and the
   Redis commands (``X-Cache-Ops``) of each request, in-process. A request
   with ``X-Bench-Trace: 1`` also gets the statements in ``X-Queries-Trace``;
-- ``BENCH_FRESH_SESSION=1``: the provider gets a new ``requests.Session``
-  (so a new TCP connection) for every call instead of the shared one;
+- ``BENCH_FRESH_SESSION=1``: the provider gets a new connection pool (so a
+  new TCP connection) for every call instead of the shared one;
 - ``BENCH_PROFILE_DIR``: each worker thread profiles its requests with
   cProfile and writes ``<dir>/<pid>-<thread>.prof`` when the worker exits.
 """
@@ -56,21 +56,21 @@ def _count_redis_commands() -> None:
 
 
 def _fresh_sessions() -> None:
-    """Give the TelefonIP provider a new session per call.
+    """Give the providers a new connection pool per call.
 
-    The session of the previous call on the same thread is closed first, so
+    The pool of the previous call on the same thread is closed first, so
     sockets do not pile up until garbage collection.
     """
-    from django_flashcall.providers import telefonip
+    from django_flashcall.providers import transport
 
-    def get_session() -> Any:
-        previous = getattr(_local, "session", None)
+    def get_pool() -> Any:
+        previous = getattr(_local, "pool", None)
         if previous is not None:
-            previous.close()
-        _local.session = telefonip.make_session()
-        return _local.session
+            previous.clear()
+        _local.pool = transport.make_pool()
+        return _local.pool
 
-    telefonip.get_session = get_session
+    transport.get_pool = get_pool
 
 
 _profiles: dict[int, cProfile.Profile] = {}

@@ -97,3 +97,16 @@ def scripted(settings, flashcall_outbox):
     from tests.helpers import use_scripted
 
     return use_scripted(settings)
+
+
+@pytest.fixture
+def canned(settings):
+    """A loopback server with one scripted answer for every request, and
+    ``FLASHCALL_API_URL`` pointing at it (see ``tests/canned_http.py``)."""
+    from tests.canned_http import CannedServer
+
+    server = CannedServer()
+    settings.FLASHCALL_API_URL = server.url
+    settings.FLASHCALL_API_TOKEN = "canned-token"
+    yield server
+    server.stop()

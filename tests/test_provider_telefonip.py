@@ -1,15 +1,13 @@
 """The real telefon-ip client against the fake server, over real HTTP."""
 
 import logging
-import re
 import time
 import traceback
 from decimal import Decimal
 
 import pytest
-import responses
 
-from django_flashcall.providers import answers, telefonip
+from django_flashcall.providers import answers, transport
 from django_flashcall.providers.base import (
     Balance,
     InvalidPhoneForProvider,
@@ -30,8 +28,8 @@ def provider():
 
 @pytest.fixture
 def fresh_session(monkeypatch):
-    """A new shared client session, so no pooled connection predates the test."""
-    monkeypatch.setattr(telefonip, "_session", None)
+    """A new shared connection pool, so no pooled connection predates the test."""
+    monkeypatch.setattr(transport, "_pool", None)
 
 
 # --------------------------------------------------------------------------- send
@@ -332,15 +330,14 @@ def test_an_account_wide_refusal_trips_the_breaker(fake_telefonip, provider):
         ({"success": 0, "error": "x", "data": {}}, "rejected"),
     ],
 )
-def test_success_flag_is_read_tolerantly(provider, body, reason):
-    with responses.RequestsMock() as mock:
-        mock.add(responses.GET, url=re.compile(r".*/get_code/.*"), json=body)
-        if reason is None:
-            assert provider.send("79244501003").code == "1003"
-        else:
-            with pytest.raises(ProviderError) as info:
-                provider.send("79244501003")
-            assert info.value.reason == reason
+def test_success_flag_is_read_tolerantly(provider, canned, body, reason):
+    canned.answer(json=body)
+    if reason is None:
+        assert provider.send("79244501003").code == "1003"
+    else:
+        with pytest.raises(ProviderError) as info:
+            provider.send("79244501003")
+        assert info.value.reason == reason
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1e30", 1e30, "sNaN"])
@@ -371,8 +368,9 @@ def test_a_percent_encoded_token_is_redacted_too(settings, caplog):
 # plausible shapes it leaves open, each given the safest reading.
 
 
-def answer(mock, action: str, status: int = 200, **kwargs) -> None:
-    mock.add(responses.GET, url=re.compile(rf".*/{action}/.*"), status=status, **kwargs)
+def answer(canned, action: str, status: int = 200, **kwargs) -> None:
+    """``action`` names what the test is about; every request gets the answer."""
+    canned.answer(status, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -384,12 +382,11 @@ def answer(mock, action: str, status: int = 200, **kwargs) -> None:
         (404, {"body": ""}),
     ],
 )
-def test_an_unknown_status_id_is_rejected_whatever_the_body(provider, status, kwargs):
+def test_an_unknown_status_id_is_rejected_whatever_the_body(provider, canned, status, kwargs):
     # "rejected" is per attempt: flashcall_sync_status goes on with the others.
-    with responses.RequestsMock() as mock:
-        answer(mock, "get_status", status, **kwargs)
-        with pytest.raises(ProviderError) as info:
-            provider.get_status("999")
+    answer(canned, "get_status", status, **kwargs)
+    with pytest.raises(ProviderError) as info:
+        provider.get_status("999")
     assert info.value.reason == "rejected"
 
 
@@ -404,34 +401,29 @@ def test_an_unknown_status_id_is_rejected_whatever_the_body(provider, status, kw
         ("service temporarily unavailable", True),
     ],
 )
-def test_which_refusals_trip_the_breaker(provider, error, trips):
-    with responses.RequestsMock() as mock:
-        answer(mock, "get_code", json={"success": False, "error": error, "data": {}})
-        with pytest.raises(ProviderError) as info:
-            provider.send(PHONE)
+def test_which_refusals_trip_the_breaker(provider, canned, error, trips):
+    answer(canned, "get_code", json={"success": False, "error": error, "data": {}})
+    with pytest.raises(ProviderError) as info:
+        provider.send(PHONE)
     assert (info.value.reason, info.value.trips_breaker) == ("rejected", trips)
 
 
-def test_a_400_that_is_not_about_the_format_is_not_invalid_phone(provider):
+def test_a_400_that_is_not_about_the_format_is_not_invalid_phone(provider, canned):
     # Only the documented "does not match the format ... or phone field is
     # missing" 400 tells the user their phone is invalid.
-    with responses.RequestsMock() as mock:
-        answer(
-            mock, "get_code", 400, json={"success": False, "error": "daily limit for this phone"}
-        )
-        with pytest.raises(ProviderError) as info:
-            provider.send(PHONE)
+    answer(canned, "get_code", 400, json={"success": False, "error": "daily limit for this phone"})
+    with pytest.raises(ProviderError) as info:
+        provider.send(PHONE)
     assert not isinstance(info.value, InvalidPhoneForProvider)
     assert (info.value.reason, info.value.trips_breaker) == ("rejected", False)
 
 
 @pytest.mark.parametrize(("value", "delivered"), [(2, None), (-1, None), (1, True), (0, False)])
-def test_only_documented_statuses_are_read_as_delivery(provider, value, delivered):
+def test_only_documented_statuses_are_read_as_delivery(provider, canned, value, delivered):
     # An undocumented status ("in progress"?) stays unknown, so it is polled again.
     body = {"success": True, "data": {"id": 7, "status": value, "status_info": "", "price": "0.2"}}
-    with responses.RequestsMock() as mock:
-        answer(mock, "get_status", json=body)
-        assert provider.get_status("7").delivered is delivered
+    answer(canned, "get_status", json=body)
+    assert provider.get_status("7").delivered is delivered
 
 
 @pytest.mark.parametrize(
@@ -442,15 +434,13 @@ def test_only_documented_statuses_are_read_as_delivery(provider, value, delivere
         ("get_balance", "", "rejected"),
     ],
 )
-def test_success_false_on_a_200_is_a_refusal(provider, action, error, reason):
-    with responses.RequestsMock() as mock:
-        answer(mock, action, json={"success": False, "error": error, "data": {}})
-        with pytest.raises(ProviderError) as info:
-            provider.get_status("7") if action == "get_status" else provider.get_balance()
+def test_success_false_on_a_200_is_a_refusal(provider, canned, action, error, reason):
+    answer(canned, action, json={"success": False, "error": error, "data": {}})
+    with pytest.raises(ProviderError) as info:
+        provider.get_status("7") if action == "get_status" else provider.get_balance()
     assert info.value.reason == reason
 
 
-def test_a_float_call_id_is_kept_as_an_integer(provider):
-    with responses.RequestsMock() as mock:
-        answer(mock, "get_code", json={"success": True, "data": {"code": "1003", "id": 168.0}})
-        assert provider.send(PHONE).provider_id == "168"
+def test_a_float_call_id_is_kept_as_an_integer(provider, canned):
+    answer(canned, "get_code", json={"success": True, "data": {"code": "1003", "id": 168.0}})
+    assert provider.send(PHONE).provider_id == "168"

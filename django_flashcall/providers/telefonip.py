@@ -9,28 +9,20 @@ Safety rules, each deliberate:
 - ``get_code`` is never retried once the request may have been sent: a read
   timeout may mean the call was placed and paid for. Only a refused or
   timed-out *connection* is retried (urllib3 ``connect`` retries).
-- No redirects are followed; TLS is verified; timeouts always apply.
-- One ``requests.Session`` per process keeps connections alive; cookies are
-  refused so concurrent threads share no mutable state but the pool.
+- Transport (timeouts, no redirects, TLS, the connection pool, retrying
+  only a connection never made) is :mod:`.transport`'s.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-from urllib3.util.retry import Retry
-
 from ..conf import flashcall_settings
 from ..phone import to_provider
+from . import transport
 from .answers import amount, call_id, flag, one_phone
 from .base import (
     Balance,
@@ -43,54 +35,6 @@ from .base import (
 )
 
 logger = logging.getLogger("django_flashcall")
-
-MAX_BODY = 64 * 1024  # a real answer is ~100 bytes
-
-_session: requests.Session | None = None
-_session_pid: int | None = None
-_session_lock = threading.Lock()
-
-
-def make_session() -> requests.Session:
-    session = requests.Session()
-    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    session.trust_env = False  # no proxies or netrc picked up from the environment
-    retry = Retry(
-        total=None,
-        connect=2,  # refused / unreachable: the request never left, safe to retry
-        read=False,  # sent: never retry, it may be a paid call (and keep ReadTimeout)
-        status=0,
-        other=0,
-        redirect=0,
-        raise_on_redirect=False,
-        raise_on_status=False,
-        backoff_factor=0.05,
-    )
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=32)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-def get_session() -> requests.Session:
-    """The process's shared session (made anew after a fork)."""
-    global _session, _session_pid
-    pid = os.getpid()
-    if _session is None or _session_pid != pid:
-        with _session_lock:
-            if _session is None or _session_pid != pid:
-                _session, _session_pid = make_session(), pid
-    return _session
-
-
-def _connection_failure(exc: requests.exceptions.ConnectionError) -> ProviderError:
-    """Tell "never sent" (safe, retried already) from "sent, answer lost"
-    (maybe a paid call) by the exception types, never by their text."""
-    inner = exc.args[0] if exc.args else None
-    cause = getattr(inner, "reason", inner)
-    if isinstance(cause, NewConnectionError | ConnectTimeoutError):
-        return ProviderError("connection", "the provider could not be reached")
-    return ProviderError("timeout", "the provider closed the connection without an answer")
 
 
 class TelefonIPProvider(BaseProvider):
@@ -110,51 +54,16 @@ class TelefonIPProvider(BaseProvider):
 
     def _get(self, url: str, params: dict[str, str] | None = None) -> tuple[int, Any]:
         """GET and decode JSON; every transport failure becomes a ProviderError."""
-        failure: ProviderError | None = None
-        try:
-            response = get_session().get(
-                url,
-                params=params,
-                timeout=flashcall_settings.TIMEOUT,
-                allow_redirects=False,
-                verify=True,
-                stream=True,
-            )
-        except requests.exceptions.ConnectTimeout:
-            failure = ProviderError("connection", "connection to the provider timed out")
-        except requests.exceptions.ReadTimeout:
-            failure = ProviderError("timeout", "the provider did not answer in time")
-        except requests.exceptions.SSLError:
-            failure = ProviderError("connection", "TLS verification of the provider failed")
-        except requests.exceptions.ConnectionError as exc:
-            failure = _connection_failure(exc)
-        except requests.exceptions.RequestException as exc:
-            failure = ProviderError("connection", f"request failed ({type(exc).__name__})")
-        if failure is not None:
-            raise failure  # outside the except block: no chained exception with the URL
-        return self._decode(response)
-
-    def _decode(self, response: requests.Response) -> tuple[int, Any]:
-        status = response.status_code
-        failure: ProviderError | None = None
-        body: Any = None
-        try:
-            raw = response.raw.read(MAX_BODY + 1, decode_content=True)
-        except Exception:  # a dropped body; describe it in our words
-            raw = None
-            failure = ProviderError("timeout", "the provider's answer was cut off")
-        finally:
-            response.close()
-        if failure is not None:
-            raise failure
+        answer = transport.fetch(url, params)
+        status = answer.status
         if 300 <= status < 400:
             raise ProviderError("bad_response", f"the provider answered a redirect ({status})")
         if status >= 500:
             raise ProviderError("server_error", f"the provider answered HTTP {status}")
-        if raw is None or len(raw) > MAX_BODY:
+        if answer.too_large:
             raise ProviderError("bad_response", "the provider's answer is too large")
         try:
-            body = json.loads(raw.decode("utf-8"))
+            body = json.loads(answer.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             body = None
         if status == 401:
