@@ -38,8 +38,10 @@ test: venv
 test-fast: venv
 	$(PY) -m pytest -m "not browser and not multiprocess and not postgres and not packaging" -q $(ARGS)
 
+# ruff, then mypy with django-stubs (its settings: [mypy] in setup.cfg).
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # The documentation site; warnings are errors (a broken link fails it).
 docs: venv

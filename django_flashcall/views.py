@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -142,10 +143,13 @@ class ConfirmView(View):
 
     template_name = "django_flashcall/confirm.html"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.state = pending(request)
-        if self.state is None:
+    state: dict[str, Any]  # the flow's session state, set by dispatch()
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        state = pending(request)
+        if state is None:
             return redirect(_with_next(reverse("flashcall:login"), safe_next(request)))
+        self.state = state
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -171,8 +175,9 @@ class ConfirmView(View):
         except FlashCallError as error:
             wait = _show_error(form, error, "code" if isinstance(error, InvalidCode) else None)
             # A wrong code is not shown back: the next 4 digits auto-submit.
-            form.data = form.data.copy()
-            form.data["code"] = ""
+            data = request.POST.copy()
+            data["code"] = ""
+            form.data = data
         return self.render(request, form, ResendForm(), wait)
 
     def resend(self, request: HttpRequest) -> HttpResponse:
@@ -196,7 +201,7 @@ class ConfirmView(View):
     def succeed(self, request: HttpRequest, attempt: CallAttempt) -> HttpResponse:
         del request.session[SESSION_KEY]
         user = attempt.user
-        if not can_log_in(user):
+        if user is None or not can_log_in(user):
             error = _("This phone number is verified, but no active account uses it.")
             return PhoneLoginView().render(request, PhoneForm(), errors=(error,))
         if request.user.is_authenticated and request.user.pk == user.pk:

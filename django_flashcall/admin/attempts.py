@@ -69,7 +69,7 @@ class CallAttemptAdmin(PhoneSearchMixin, admin.ModelAdmin):
         if lookup.startswith("phone__") and not (request and can_see_full_phone(request)):
             return False
         if django.VERSION < (5, 0):  # Django 4.2: lookup_allowed() has no request argument
-            return super().lookup_allowed(lookup, value)
+            return super().lookup_allowed(lookup, value)  # type: ignore[call-arg]
         return super().lookup_allowed(lookup, value, request)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:

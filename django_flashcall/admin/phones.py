@@ -110,7 +110,8 @@ def add_phone_inline(site: admin.AdminSite = admin.site) -> bool:
     if model_admin is None:
         return False
     if not any(issubclass(i, PhoneNumberInline) for i in model_admin.inlines):
-        model_admin.inlines = [*model_admin.inlines, PhoneNumberInline]
+        # On this instance only: the class may be registered on other sites.
+        model_admin.inlines = [*model_admin.inlines, PhoneNumberInline]  # type: ignore[misc]
     return True
 
 

@@ -14,8 +14,8 @@ try:
     from drf_spectacular.openapi import AutoSchema
     from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 except ImportError:  # pragma: no cover - exercised when the extra is absent
-    extend_schema = None
-    AutoSchema = None
+    extend_schema = None  # type: ignore[assignment]
+    AutoSchema = None  # type: ignore[assignment,misc]
 
 
 def view_schema() -> Any:

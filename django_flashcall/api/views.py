@@ -106,6 +106,7 @@ class RequestCodeView(FlashCallAPIView):
         )
         if flashcall_settings.LOGIN == "session":
             get_token(request._request)  # the CSRF cookie confirm/ will need
+        assert attempt.expires_at is not None  # a pending attempt always has one
         return Response(
             {
                 "attempt_id": str(attempt.public_id),

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.utils import formats, timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +22,7 @@ from .report import Bucket
 @dataclass(frozen=True)
 class Series:
     key: str
-    label: str
+    label: str | Promise  # translated when shown
     color: str
 
 

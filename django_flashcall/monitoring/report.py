@@ -9,13 +9,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class Period:
     key: str  # "1d", "7d", "30d"
-    label: str
+    label: str | Promise  # translated when shown
     length: timedelta
     bucket: str  # "hour" or "day": the chart's bar width
 

@@ -66,7 +66,7 @@ def breakdown(since: datetime, until: datetime, bucket: str = "day") -> QuerySet
         qs = qs.annotate(
             bucket=TruncHour("created_at"), utc_hour=TruncHour("created_at", tzinfo=UTC)
         )
-        fields = ("bucket", "utc_hour", "status", "reason")
+        fields: tuple[str, ...] = ("bucket", "utc_hour", "status", "reason")
     else:
         qs = qs.annotate(bucket=TruncDay("created_at"))
         fields = ("bucket", "status", "reason")

@@ -39,7 +39,7 @@ def flag(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return {1: True, 0: False}.get(value)
+        return True if value == 1 else False if value == 0 else None
     if isinstance(value, str):
         text = value.strip().lower()
         if text in {"1", "true", "ok", "yes", "delivered"}:

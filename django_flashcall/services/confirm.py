@@ -104,7 +104,10 @@ def _confirm_locked(
         # even where SELECT ... FOR UPDATE is a no-op (SQLite).
         if not _update(attempt, status=Status.VERIFIED, verified_at=at, user=user):
             return attempt, NoActiveAttempt()
-        attempt.status, attempt.verified_at, attempt.user = Status.VERIFIED, at, user
+        attempt.status, attempt.verified_at = Status.VERIFIED, at
+        # AUTH_USER_MODEL: the stubs see the test settings' model, users.py
+        # returns the AbstractBaseUser that get_user_model() promises.
+        attempt.user = user  # type: ignore[assignment]
         return attempt, None
     used = attempt.checks_used + 1
     counted = CallAttempt.objects.filter(

@@ -81,8 +81,8 @@ def request_code(
     except CacheUnavailable as exc:
         # Without the shared cache no limit can be trusted: fail closed.
         logger.error("Flash call refused: %s", exc)
-        error = ProviderUnavailable(retry_after=CACHE_RETRY, reason=Reason.CACHE_DOWN)
-        refuse({**refused, "reason": Reason.CACHE_DOWN}, error, request)
+        down = ProviderUnavailable(retry_after=CACHE_RETRY, reason=Reason.CACHE_DOWN)
+        refuse({**refused, "reason": Reason.CACHE_DOWN}, down, request)
     return _place_call(attempt, state.pending, request, clean)
 
 

@@ -15,14 +15,14 @@ from django.db.models import Max, Min, QuerySet
 from ..conf import timeout_total
 from ..internal import limits
 from ..internal.clock import now
-from ..models import CallAttempt, Channel, Reason, Status
+from ..models import CallAttempt, CallAttemptQuerySet, Channel, Reason, Status
 
 # A "calling" row older than any provider request can take (connect + read
 # timeouts) plus this margin belongs to a process that died mid-call.
 INTERRUPTED_MARGIN = 60
 
 
-def expire_attempts(attempts: QuerySet[CallAttempt]) -> int:
+def expire_attempts(attempts: CallAttemptQuerySet) -> int:
     """Expire the pending ones among ``attempts``; return how many."""
     return attempts.expire()
 

@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 __all__ = ["DEFAULT_TOKEN", "FAULTS", "FakeState", "IssuedCall", "RecordedRequest"]
 
@@ -76,7 +77,7 @@ class FakeState:
         balance_limit: float | str | Decimal = "0.0",
         slow_seconds: float = 2.0,
     ) -> None:
-        self._defaults = {
+        self._defaults: dict[str, Any] = {
             "token": token,
             "daily_limit": daily_limit,
             "balance": Decimal(str(balance)),

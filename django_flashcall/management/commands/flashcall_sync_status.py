@@ -38,7 +38,9 @@ class Command(BaseCommand):
             help="Skip calls younger than N seconds: their outcome may not be final (default 60).",
         )
 
-    def handle(self, *args: Any, since_hours: float, limit: int, min_age: float, **options: Any):
+    def handle(
+        self, *args: Any, since_hours: float, limit: int, min_age: float, **options: Any
+    ) -> None:
         if limit < 1:
             raise CommandError("--limit must be at least 1.")
         attempts = due_for_sync(since_hours, min_age)[:limit]
