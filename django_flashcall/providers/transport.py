@@ -112,7 +112,7 @@ def _failure(exc: Exception) -> ProviderError:
     no call was placed) or "sent, answer lost" (``timeout``: maybe a paid
     call), told apart by the exception types, never by their text."""
     if isinstance(exc, MaxRetryError):
-        exc = exc.reason or exc  # type: ignore[assignment]
+        exc = exc.reason or exc
     if isinstance(exc, SSLError):
         return ProviderError("connection", "TLS verification of the provider failed")
     # NewConnectionError is a ConnectTimeoutError in urllib3: test it first.
