@@ -6,7 +6,8 @@ of them holds a rule. No HTTP and no DRF here: callers translate
 :class:`~django_flashcall.exceptions.FlashCallError` themselves.
 
 - :func:`request_code` / :func:`confirm_code`: the flow (``request.py``,
-  ``confirm.py``);
+  ``confirm.py``); :func:`place_call`, the same call returning its code, for
+  an integration that compares codes itself (django-allauth);
 - :func:`expire_attempts`, :func:`unlock_phone` and the cleanup sweeps:
   what staff and cron jobs do (``staff.py``);
 - :func:`check_ip_rate`: the per-IP rate of the built-in views, for a view
@@ -20,7 +21,7 @@ from ..internal.codes import hash_code, parse_code
 from ..internal.net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
 from ..internal.users import phone_of
 from .confirm import confirm_code
-from .request import request_code
+from .request import place_call, request_code
 from .staff import (
     Unlocked,
     delete_before,
@@ -49,6 +50,7 @@ __all__ = [
     "interrupted_calls",
     "parse_code",
     "phone_of",
+    "place_call",
     "request_code",
     "unlock_phone",
 ]

@@ -27,6 +27,21 @@ def request_code(
 ) -> CallAttempt:
     """Place a flash call to ``phone``; return the pending attempt.
 
+    Raises ``InvalidPhone``, ``RateLimited`` or ``ProviderUnavailable``, as
+    :func:`place_call` does.
+    """
+    return place_call(phone, request=request, sms_fallback=sms_fallback)[0]
+
+
+def place_call(
+    phone: str, *, request: HttpRequest | None = None, sms_fallback: bool | None = None
+) -> tuple[CallAttempt, str]:
+    """:func:`request_code` for an integration whose framework checks the code
+    itself (django-allauth keeps its own code and compares it): returns the
+    pending attempt and the provider's code. The caller keeps the code on the
+    server and confirms the attempt with ``confirm_code`` once its framework
+    accepted the code, so the attempt still ends under this app's rules.
+
     Raises ``InvalidPhone``, ``RateLimited`` or ``ProviderUnavailable``, always
     after writing a ``CallAttempt`` row that says why (but for ``InvalidPhone``).
     Must run in autocommit mode, not inside a transaction (see
@@ -86,7 +101,9 @@ def request_code(
     return _place_call(attempt, state.pending, request, clean)
 
 
-def _place_call(attempt: CallAttempt, pending: int, request: Any, clean: bool) -> CallAttempt:
+def _place_call(
+    attempt: CallAttempt, pending: int, request: Any, clean: bool
+) -> tuple[CallAttempt, str]:
     failure: ProviderError | None = None
     try:
         result = get_provider().send(attempt.phone, sms_fallback=attempt.sms_fallback)
@@ -112,7 +129,7 @@ def _place_call(attempt: CallAttempt, pending: int, request: Any, clean: bool) -
     attempt.expires_at = attempt.created_at + timedelta(seconds=flashcall_settings.CODE_TTL)
     attempt.save(update_fields=["status", "channel", "code_hash", "provider_id", "expires_at"])
     send_signal(signals.code_requested, CallAttempt, attempt=attempt, request=request)
-    return attempt
+    return attempt, result.code
 
 
 def _provider_failed(attempt: CallAttempt, failure: ProviderError, request: Any) -> None:
