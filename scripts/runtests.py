@@ -6,13 +6,19 @@
 2. starts a throwaway ``redis-server`` on a free loopback port, if installed;
 3. runs pytest on SQLite (without the ``browser`` and ``multiprocess`` tests),
    then on PostgreSQL (everything);
+3b. the same two runs for ``tests/contrib`` (django-allauth, django-otp,
+   django-two-factor-auth) with ``tests.settings_contrib``, whose
+   ``INSTALLED_APPS`` hold the optional packages: their own pytest processes,
+   so the main suite runs without them. Skipped, with a warning, when the
+   packages are not installed (``pip install -e '.[test]'`` installs them);
 4. stops the servers and removes the temp dirs, whatever happens.
 
 Usage::
 
-    python scripts/runtests.py [--sqlite-only | --postgres-only] [pytest args...]
+    python scripts/runtests.py [--sqlite-only | --postgres-only] [--no-contrib] [pytest args...]
 
-Any other argument goes to both pytest runs (``-x``, ``-k name``, a test path).
+Any other argument goes to every pytest run (``-x``, ``-k name``, a test path);
+a test path picks the runs it belongs to (``tests/contrib/...`` or the rest).
 With ``CI=true`` (or ``1``) a server that cannot be started is an error; outside
 CI the PostgreSQL run is skipped / the suite runs without Redis, with a warning.
 
@@ -35,6 +41,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_MARKEXPR = "not browser and not multiprocess and not packaging"
+CONTRIB_DIR = "tests/contrib"
+CONTRIB_SETTINGS = "tests.settings_contrib"
+CONTRIB_PACKAGES = ("allauth", "django_otp", "two_factor")
 # pytest exit code 5: no tests were collected.
 NO_TESTS = 5
 
@@ -68,8 +77,31 @@ def run_pytest(args: list[str], extra_env: dict[str, str], drop_env: tuple[str, 
         raise
 
 
+def split_paths(args: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """``args`` as (options, main-suite paths, contrib paths): a test path
+    belongs to the contrib runs when it lies under tests/contrib."""
+    options: list[str] = []
+    main: list[str] = []
+    contrib: list[str] = []
+    for arg in args:
+        path = arg.split("::", 1)[0]
+        if arg.startswith("-") or not (ROOT / path).exists():
+            options.append(arg)
+        elif Path(os.path.normpath(path)).parts[:2] == tuple(CONTRIB_DIR.split("/")):
+            contrib.append(arg)
+        else:
+            main.append(arg)
+    return options, main, contrib
+
+
+def contrib_missing() -> list[str]:
+    import importlib.util
+
+    return [name for name in CONTRIB_PACKAGES if importlib.util.find_spec(name) is None]
+
+
 def parse_args(argv: list[str]) -> tuple[dict[str, bool], list[str]]:
-    opts = {"sqlite_only": False, "postgres_only": False, "shell": False}
+    opts = {"sqlite_only": False, "postgres_only": False, "shell": False, "no_contrib": False}
     rest: list[str] = []
     for a in argv:
         if a in ("-h", "--help") and not rest:
@@ -141,10 +173,26 @@ def main(argv: list[str]) -> int:
         # ---- test runs
         runs: list[tuple[str, list[str], dict[str, str], tuple[str, ...]]] = []
         pg_vars = ("FLASHCALL_TEST_DB", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE")
-        if not opts["postgres_only"]:
-            runs.append(("sqlite", ["-m", SQLITE_MARKEXPR, *pytest_args], redis_env, pg_vars))
-        if pg_ok:
-            runs.append(("postgres", list(pytest_args), {**pg.env(), **redis_env}, ()))
+        options, main_paths, contrib_paths = split_paths(pytest_args)
+        suites: list[tuple[str, list[str]]] = []
+        if main_paths or not contrib_paths:
+            suites.append(("", [*options, *main_paths]))
+        if not opts["no_contrib"] and (contrib_paths or not main_paths):
+            missing = contrib_missing()
+            if missing and ci:
+                log(f"ERROR: {', '.join(missing)} not installed (CI is set, not skipping)")
+                return 2
+            if missing:
+                log(f"WARNING: {', '.join(missing)} not installed: skipping {CONTRIB_DIR}")
+            else:
+                paths = contrib_paths or [CONTRIB_DIR]
+                suites.append(("contrib-", [f"--ds={CONTRIB_SETTINGS}", *options, *paths]))
+        for prefix, args in suites:
+            if not opts["postgres_only"]:
+                sqlite_args = ["-m", SQLITE_MARKEXPR, *args]
+                runs.append((prefix + "sqlite", sqlite_args, redis_env, pg_vars))
+            if pg_ok:
+                runs.append((prefix + "postgres", list(args), {**pg.env(), **redis_env}, ()))
 
         codes = []
         for name, args, extra_env, drop in runs:
@@ -185,7 +233,7 @@ def main(argv: list[str]) -> int:
         if results:
             print(flush=True)
             for name, status, secs in results:
-                print(f"[runtests] {name:8s} {status} ({secs:.1f}s)", flush=True)
+                print(f"[runtests] {name:16s} {status} ({secs:.1f}s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,14 @@ def on_postgres() -> bool:
 # --------------------------------------------------------------------------- collection
 
 
+def pytest_ignore_collect(collection_path, config):
+    # tests/contrib needs the optional packages in INSTALLED_APPS: it runs on
+    # its own settings, in its own pytest process (scripts/runtests.py).
+    if collection_path.name == "contrib" and collection_path.parent.name == "tests":
+        return not os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith("settings_contrib")
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (scripts/runtests.py starts one)")
     skip_redis = pytest.mark.skip(reason="needs Redis (scripts/runtests.py starts one)")

@@ -1,0 +1,128 @@
+"""django-allauth's own pages, with phone login and signup verified by flash
+call (SPEC §9). Real allauth views, the sandbox provider, the test client."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("allauth")
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.messages import get_messages  # noqa: E402
+
+from django_flashcall.models import CallAttempt, PhoneNumber, Reason, Status  # noqa: E402
+from tests.helpers import PHONE, code_for, wrong  # noqa: E402
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SIGNUP = "/accounts/signup/"
+LOGIN = "/accounts/login/"
+VERIFY = "/accounts/phone/verify/"
+CONFIRM_LOGIN = "/accounts/login/code/confirm/"
+
+
+def make_user(phone: str = PHONE):
+    user = get_user_model().objects.create_user(username=f"u{phone}", password=None)
+    PhoneNumber.objects.create(user=user, phone=phone)
+    return user
+
+
+def logged_in_user(client):
+    from django.contrib.auth import get_user
+
+    return get_user(client)
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.parametrize("spelling", ["8 924 450-10-03", "+7 (924) 450-10-03", "9244501003"])
+def test_signup_by_phone_verified_by_flash_call(client, outbox, spelling):
+    response = client.post(SIGNUP, {"phone": spelling})
+    assert response.status_code == 302
+    assert response["Location"] == VERIFY
+    # One call, through the services: a pending attempt row, no user yet on it.
+    assert [call.phone for call in outbox] == [PHONE]
+    attempt = CallAttempt.objects.get()
+    assert attempt.status == Status.PENDING
+    user = get_user_model().objects.get()
+    assert not PhoneNumber.objects.exists()  # not verified yet: not stored
+
+    page = client.get(VERIFY)
+    assert page.status_code == 200
+    response = client.post(VERIFY, {"code": code_for(outbox)})
+    assert response.status_code == 302, response.content
+    assert logged_in_user(client).pk == user.pk
+    link = PhoneNumber.objects.get()
+    assert (link.user_id, link.phone) == (user.pk, PHONE)
+    attempt.refresh_from_db()
+    assert attempt.status == Status.VERIFIED
+    assert attempt.user_id == user.pk
+
+
+def test_signup_wrong_code_is_refused_and_the_attempt_stays_pending(client, outbox):
+    client.post(SIGNUP, {"phone": PHONE})
+    response = client.post(VERIFY, {"code": wrong(code_for(outbox))})
+    assert response.status_code == 200
+    assert "incorrect" in response.content.decode().lower()
+    assert not logged_in_user(client).is_authenticated
+    assert not PhoneNumber.objects.exists()
+    assert CallAttempt.objects.get().status == Status.PENDING
+
+
+def test_signup_with_a_phone_of_another_account_places_no_call(client, outbox):
+    make_user()
+    client.post(SIGNUP, {"phone": "8 924 450 10 03"})
+    # allauth hides whether the number is known (enumeration): no call either way.
+    assert outbox == []
+    assert not CallAttempt.objects.exists()
+
+
+def test_login_by_phone(client, outbox):
+    user = make_user()
+    response = client.post(LOGIN, {"login": "8 (924) 450-10-03"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(CONFIRM_LOGIN)
+    assert [call.phone for call in outbox] == [PHONE]
+    response = client.post(CONFIRM_LOGIN, {"code": code_for(outbox)})
+    assert response.status_code == 302
+    assert logged_in_user(client).pk == user.pk
+    attempt = CallAttempt.objects.get()
+    assert (attempt.status, attempt.user_id) == (Status.VERIFIED, user.pk)
+
+
+def test_login_with_an_unknown_phone_places_no_call(client, outbox):
+    response = client.post(LOGIN, {"login": PHONE})
+    # The same answer as for a known phone, but nothing paid for.
+    assert response.status_code == 302
+    assert response["Location"].startswith(CONFIRM_LOGIN)
+    assert outbox == []
+    assert not CallAttempt.objects.exists()
+
+
+def test_login_refused_by_the_cooldown_places_no_second_call(client, outbox):
+    make_user()
+    client.post(LOGIN, {"login": PHONE})
+    other = type(client)()
+    response = other.post(LOGIN, {"login": PHONE})
+    assert response.status_code == 302
+    assert response["Location"] == LOGIN
+    assert len(outbox) == 1
+    refused = CallAttempt.objects.get(status=Status.REFUSED)
+    assert refused.reason == Reason.COOLDOWN
+    assert any("Too many" in m for m in messages_of(response))
+
+
+def test_a_code_past_flashcall_ttl_is_refused_though_allauth_would_accept_it(
+    client, outbox, clock, settings
+):
+    make_user()
+    settings.FLASHCALL_CODE_TTL = 60
+    client.post(LOGIN, {"login": PHONE})
+    clock.advance(61)
+    response = client.post(CONFIRM_LOGIN, {"code": code_for(outbox)})
+    assert not logged_in_user(client).is_authenticated
+    assert response.status_code == 302
+    assert CallAttempt.objects.get().status == Status.EXPIRED
+    assert any("expired" in m for m in messages_of(response))
