@@ -192,7 +192,7 @@ class FlashCallAdapterMixin:
         except PhoneTaken as error:
             raise CallRefused(self._session_request(), error) from None
         if not flashcall_settings.USER_PHONE_FIELD:
-            PhoneNumber.objects.filter(user=user).exclude(phone=stored).delete()
+            PhoneNumber.objects.filter(user_id=user.pk).exclude(phone=stored).delete()
 
     def _unverified(self) -> dict[str, str]:
         request = self.request

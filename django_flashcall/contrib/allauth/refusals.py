@@ -51,7 +51,7 @@ class CallRefused(RateLimited, ImmediateHttpResponse):
         self.request = request
         self.error = error
 
-    @property  # type: ignore[override]
+    @property
     def response(self) -> HttpResponse:
         # Built only when the middleware answers with it: a resend view that
         # catches the RateLimited side shows allauth's message, not two.
