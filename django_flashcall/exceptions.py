@@ -33,6 +33,11 @@ class InvalidPhone(FlashCallError, ValueError):
 class InvalidCode(FlashCallError):
     code = "invalid_code"
     default_detail = _("The code is wrong.")
+    # The code of an earlier call, after a newer one replaced it.
+    replaced_detail = _(
+        "That is the code of an earlier call: a newer call replaced it. "
+        "Type the last 4 digits of the latest call."
+    )
 
 
 class InvalidRequest(FlashCallError):
@@ -55,6 +60,29 @@ class TooManyAttempts(FlashCallError):
     status = 429
     default_detail = _("Too many wrong codes. Request a new call later.")
 
+    def __init__(self, detail: Any = None, *, reason: str = "", **extra: Any) -> None:
+        if detail is None and reason == "phone_locked":
+            detail = LIMIT_DETAILS[reason]
+        super().__init__(detail, reason=reason, **extra)
+
+
+# What each limit tells the person it stops (keys: ``models.Reason`` values,
+# and "ip"). One shared sentence would read as "you did something wrong"
+# to someone who asked for one call and opened a second tab.
+LIMIT_DETAILS = {
+    "cooldown": _(
+        "A call to this number is on its way. Enter its code, "
+        "or ask for a new call when the wait is over."
+    ),
+    "phone_daily_limit": _("This number has had as many calls as allowed in 24 hours."),
+    "phone_locked": _(
+        "Too many wrong codes were entered for this number, so it is locked for a while."
+    ),
+    "daily_budget": _("The site has placed as many calls as it can for now."),
+    "concurrent_request": _("A call to this number is being placed right now."),
+    "ip": _("Too many calls were requested from your network (IP address)."),
+}
+
 
 class RateLimited(FlashCallError):
     code = "rate_limited"
@@ -64,6 +92,8 @@ class RateLimited(FlashCallError):
     def __init__(
         self, detail: Any = None, *, retry_after: int, reason: str = "", **extra: Any
     ) -> None:
+        if detail is None:
+            detail = LIMIT_DETAILS.get(str(reason))
         super().__init__(detail, reason=reason, retry_after=max(1, int(retry_after)), **extra)
 
     @property

@@ -1,8 +1,10 @@
 """The two forms of the HTML login: a phone, then the code.
 
-Shape only: whether a phone or a code is acceptable is decided by
-``services`` (the same rules as the JSON API), and its errors are added to
-these forms by the views.
+They check the spelling (a Russian mobile number, 4 digits) with the same
+pure functions ``services`` uses, so a typo is answered before the request
+counts against the client's IP rate. Everything else (limits, whether the
+code is right) is decided by ``services``, and its errors are added to these
+forms by the views.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .conf import flashcall_settings
+from .exceptions import InvalidPhone
+from .internal.codes import parse_code
+from .phone import normalize
 
 
 class AccessibleForm(forms.Form):
@@ -29,7 +34,9 @@ class AccessibleForm(forms.Form):
         for name, field in self.fields.items():
             bound = self[name]
             ids = []
-            if field.help_text:
+            # The field's error replaces its hint (_field.html): the two
+            # would mostly say the same thing twice.
+            if field.help_text and not self.errors.get(name):
                 ids.append(f"{bound.auto_id}_helptext")
             if self.errors.get(name):
                 ids.append(f"{bound.auto_id}_error")
@@ -66,6 +73,13 @@ class PhoneForm(AccessibleForm):
         if not flashcall_settings.SMS_FALLBACK:
             del self.fields["sms_fallback"]
 
+    def clean_phone(self) -> str:
+        """The stored form, ``79XXXXXXXXX``."""
+        try:
+            return normalize(self.cleaned_data["phone"])
+        except InvalidPhone as error:
+            raise forms.ValidationError(str(error.detail), code=error.code) from None
+
     def sms_choice(self) -> bool | None:
         """The user's SMS-fallback choice; None (the setting) when not offered."""
         if "sms_fallback" not in self.fields:
@@ -87,11 +101,12 @@ class CodeForm(AccessibleForm):
         label=_("Last 4 digits of the calling number"),
         # No max_length: Django would overwrite the widget's maxlength="4".
         help_text=_("You do not need to answer the call."),
+        # No "pattern" attribute either: the browser would answer with its own
+        # "Please match the requested format."; clean_code says what is meant.
         widget=forms.TextInput(
             attrs={
                 "inputmode": "numeric",
                 "autocomplete": "one-time-code",
-                "pattern": "[0-9]{4}",
                 "maxlength": "4",
                 "size": "4",
                 "autofocus": True,
@@ -100,3 +115,14 @@ class CodeForm(AccessibleForm):
             }
         ),
     )
+
+    def clean_code(self) -> str:
+        # The spelling rule of services.parse_code (SPEC §6), said in words;
+        # a code that cannot be one costs no check and no IP budget.
+        code = parse_code(self.cleaned_data["code"])
+        if code is None:
+            raise forms.ValidationError(
+                _("Type the 4 digits: the last 4 digits of the calling number."),
+                code="invalid_code",
+            )
+        return code

@@ -28,12 +28,13 @@ from django.views import View
 
 from . import services
 from .conf import flashcall_settings
-from .exceptions import FlashCallError, InvalidCode, InvalidPhone
+from .exceptions import FlashCallError, InvalidCode, InvalidPhone, RateLimited
 from .forms import CodeForm, PhoneForm, ResendForm
 from .internal import clock
 from .internal.login import BACKEND, can_log_in
 from .internal.net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
-from .models import CallAttempt
+from .internal.users import phone_of
+from .models import CallAttempt, Reason
 from .phone import pretty
 
 SESSION_KEY = "django_flashcall"
@@ -88,12 +89,29 @@ def remember(request: HttpRequest, attempt: CallAttempt) -> None:
     }
 
 
+def _submitted(form: PhoneForm) -> str | None:
+    """The valid phone a bound form carries (stored form), else None."""
+    return getattr(form, "cleaned_data", {}).get("phone")
+
+
+def cooldown_left(state: dict[str, Any] | None) -> int:
+    """Seconds before the session's pending phone may get another call."""
+    if not state:
+        return 0
+    return max(0, math.ceil(state.get("resend_at", 0) - clock.now().timestamp()))
+
+
 def _show_error(form: Any, error: FlashCallError, field: str | None = None) -> dict[str, Any]:
-    """Put ``error`` on ``form``; return the template's ``wait`` if it has one."""
+    """Put ``error`` on ``form``; return the template's ``wait``: when to try
+    again, and which limit said so (the page's advice depends on it)."""
     form.add_error(field, error_message(error))
     retry_after = error.extra.get("retry_after")
     if retry_after:
-        return {"seconds": int(retry_after), "clock": wait_clock(retry_after)}
+        return {
+            "seconds": int(retry_after),
+            "clock": wait_clock(retry_after),
+            "reason": str(error.reason or ""),
+        }
     return {}
 
 
@@ -108,31 +126,45 @@ class PhoneLoginView(View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = PhoneForm(request.POST)
+        # A typo or an empty form is answered before the IP rate is counted:
+        # only requests that may place a call use up the client's budget.
+        if not form.is_valid():
+            return self.render(request, form)
+        phone = form.cleaned_data["phone"]
+        state = pending(request)
+        if state and state["phone"] == phone and cooldown_left(state):
+            # A second tab, or the back button: this session's call to this
+            # phone is on its way. Say so, free, and point back to its code.
+            refusal = RateLimited(retry_after=cooldown_left(state), reason=Reason.COOLDOWN)
+            return self.render(request, form, _show_error(form, refusal))
         wait: dict[str, Any] = {}
         try:
             check_ip_rate(request, REQUEST_GROUP, "RATELIMIT_REQUEST")
-            if form.is_valid():
-                attempt = services.request_code(
-                    form.cleaned_data["phone"], request=request, sms_fallback=form.sms_choice()
-                )
-                remember(request, attempt)
-                return redirect(_with_next(reverse("flashcall:confirm"), safe_next(request)))
+            attempt = services.request_code(phone, request=request, sms_fallback=form.sms_choice())
         except FlashCallError as error:
             wait = _show_error(form, error, "phone" if isinstance(error, InvalidPhone) else None)
-        return self.render(request, form, wait)
+            return self.render(request, form, wait)
+        remember(request, attempt)
+        return redirect(_with_next(reverse("flashcall:confirm"), safe_next(request)))
 
     def render(
         self, request: HttpRequest, form: PhoneForm, wait: Any = None, errors: tuple = ()
     ) -> HttpResponse:
         form.mark_errors()
         state = pending(request)
+        user = request.user
+        own_phone = phone_of(user) if user.is_authenticated else None
         context = {
             "form": form,
             "errors": [*form.non_field_errors(), *errors],
             "next": safe_next(request),
-            "verifying": request.user.is_authenticated,
+            "verifying": user.is_authenticated,
+            "own_phone": pretty(own_phone) if own_phone else "",
             "wait": wait or {},
             "pending_phone": pretty(state["phone"]) if state else "",
+            # The phone just submitted has a call waiting for its code here.
+            "code_waiting": bool(state) and _submitted(form) == state["phone"],
+            "ip_rate": flashcall_settings.RATELIMIT_REQUEST if settings.DEBUG else "",
         }
         return render(request, self.template_name, context)
 
@@ -161,8 +193,10 @@ class ConfirmView(View):
         form = CodeForm(request.POST)
         wait: dict[str, Any] = {}
         try:
-            check_ip_rate(request, CONFIRM_GROUP, "RATELIMIT_CONFIRM")
+            # Something that cannot be a code is answered first: it is no
+            # guess, so it costs neither a check nor the IP's budget.
             if form.is_valid():
+                check_ip_rate(request, CONFIRM_GROUP, "RATELIMIT_CONFIRM")
                 attempt = services.confirm_code(
                     self.state["phone"],
                     form.cleaned_data["code"],
@@ -184,6 +218,11 @@ class ConfirmView(View):
         form = ResendForm(request.POST)
         form.is_valid()  # one optional checkbox: always valid
         try:
+            left = cooldown_left(self.state)
+            if left:
+                # Too early (a stale page, a double click): answered from the
+                # session, so it costs no IP budget; only real calls do.
+                raise RateLimited(retry_after=left, reason=Reason.COOLDOWN)
             check_ip_rate(request, REQUEST_GROUP, "RATELIMIT_REQUEST")
             attempt = services.request_code(
                 self.state["phone"], request=request, sms_fallback=form.sms_choice()
@@ -219,7 +258,7 @@ class ConfirmView(View):
     ) -> HttpResponse:
         form.mark_errors()
         resend_form.mark_errors()
-        resend_wait = max(0, math.ceil(self.state.get("resend_at", 0) - clock.now().timestamp()))
+        resend_wait = cooldown_left(self.state)
         context = {
             "form": form,
             "resend_form": resend_form,

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.utils import translation
 
 from django_flashcall.exceptions import ERRORS
@@ -155,8 +156,12 @@ def test_invalid_phone_on_the_page_is_russian(client):
 def test_rate_limit_on_the_page_is_russian(client, flashcall_outbox):
     client.post(LOGIN, {"phone": "+79123456789"}, **RU)
     body = client.post(LOGIN, {"phone": "+79123456789"}, **RU).content.decode()
-    assert "Слишком много запросов." in body
-    assert "Повторить можно через" in body
+    # The same phone again in this session: its call is on its way.
+    assert "Звонок на этот номер уже идёт." in body
+    assert "Новый звонок можно запросить через" in body
+    assert "Ввести код звонка на +7 912 345-67-89" in body
+    body = Client().post(LOGIN, {"phone": "+79123456789"}, **RU).content.decode()
+    assert "Звонок на этот номер уже идёт." in body  # another browser: no link
 
 
 # --------------------------------------------------------------------------- the API

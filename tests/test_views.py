@@ -10,17 +10,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from django_flashcall import services
 from django_flashcall.conf import flashcall_settings
 from django_flashcall.exceptions import (
+    LIMIT_DETAILS,
     CodeExpired,
     InvalidCode,
     InvalidPhone,
     NoActiveAttempt,
     PhoneTaken,
     ProviderUnavailable,
-    RateLimited,
     TooManyAttempts,
 )
 from django_flashcall.models import CallAttempt, PhoneNumber, Status
@@ -43,8 +44,6 @@ def text(response) -> str:
 
 def detail(error_class) -> str:
     """The HTML-escaped ``detail`` of an error, as the page shows it."""
-    from django.utils.html import escape
-
     return escape(str(error_class.default_detail))
 
 
@@ -184,7 +183,10 @@ def test_invalid_phone_is_shown_on_the_field(client, flashcall_outbox):
     assert detail(InvalidPhone) in body
     assert 'id="id_phone_error"' in body
     assert 'aria-invalid="true"' in body
-    assert re.search(r'aria-describedby="id_phone_helptext id_phone_error"', body)
+    # The error replaces the hint, which said nearly the same thing.
+    assert 'aria-describedby="id_phone_error"' in body
+    assert 'id="id_phone_helptext"' not in body
+    assert body.count("+7 912 345-67-89.") == 1
     assert flashcall_outbox == []
     assert SESSION_KEY not in client.session
 
@@ -205,7 +207,7 @@ def test_wrong_code_shows_attempts_left_then_too_many(client, flashcall_outbox):
     assert detail(InvalidCode) in body
     assert "2 attempts left." in body
     assert 'id="id_code_error"' in body
-    assert 'aria-describedby="id_code_helptext id_code_error"' in body
+    assert 'aria-describedby="id_code_error"' in body
     # The wrong code is not put back into the field (the next 4 digits auto-submit).
     field = re.search(r'<input[^>]*name="code"[^>]*>', body).group(0)
     assert "value=" not in field and wrong(code) not in scrub(body)
@@ -216,12 +218,18 @@ def test_wrong_code_shows_attempts_left_then_too_many(client, flashcall_outbox):
     assert logged_in_user_id(client) is None
 
 
-def test_malformed_code_costs_no_attempt(client, flashcall_outbox):
+def test_malformed_code_costs_no_attempt(client, flashcall_outbox, settings):
+    settings.FLASHCALL_RATELIMIT_CONFIRM = "1/h"
     ask(client)
-    body = text(enter(client, "12a4"))
-    assert detail(InvalidCode) in body
-    assert "3 attempts left." in body
+    for typo in ("12a4", "123", "12345"):
+        body = text(enter(client, typo))
+        # Said in words by the page (no browser "Please match the requested format.")...
+        assert "Type the 4 digits: the last 4 digits of the calling number." in body
+        assert 'id="id_code_error"' in body
     assert CallAttempt.objects.get().checks_used == 0
+    # ...and free: not one of them used the IP's single confirm.
+    code = flashcall_outbox[-1].code
+    assert enter(client, code).status_code == 302
 
 
 def test_expired_code(client, flashcall_outbox, monkeypatch):
@@ -249,11 +257,14 @@ def test_rate_limited_shows_the_countdown(client, flashcall_outbox, monkeypatch)
     response = ask(other)
     assert response.status_code == 200
     body = text(response)
-    assert detail(RateLimited) in body
+    assert escape(str(LIMIT_DETAILS["cooldown"])) in body
+    assert "You can ask for another call in" in body
     assert 'data-countdown="57"' in body
     assert ">0:57<" in body
     assert 'role="alert"' in body
     assert 'aria-describedby="id_phone_helptext fc-errors"' in body
+    # Another browser has no code page for this call to link to.
+    assert 'id="fc-code-link"' not in body
     assert len(flashcall_outbox) == 1
 
 
@@ -263,8 +274,12 @@ def test_ip_rate_limit_applies_to_the_pages(client, flashcall_outbox, settings):
     assert ask(client, "+79120000002").status_code == 302
     response = ask(client, "+79120000003")
     assert response.status_code == 200
-    assert detail(RateLimited) in text(response)
-    assert "data-countdown=" in text(response)
+    body = text(response)
+    assert escape(str(LIMIT_DETAILS["ip"])) in body
+    assert "data-countdown=" in body
+    # What to do: the call already placed needs no other one.
+    assert "If a call has already reached you, you do not need another one:" in body
+    assert re.search(r'id="fc-code-link">\s*Enter the code of the call to \+7 912 000-00-02', body)
     assert len(flashcall_outbox) == 2
 
 
@@ -273,7 +288,7 @@ def test_ip_rate_limit_on_confirm(client, flashcall_outbox, settings):
     ask(client)
     enter(client, wrong(flashcall_outbox[-1].code))
     body = text(enter(client, flashcall_outbox[-1].code))
-    assert detail(RateLimited) in body
+    assert escape(str(LIMIT_DETAILS["ip"])) in body
     assert logged_in_user_id(client) is None
 
 
@@ -341,7 +356,7 @@ def test_call_me_again_respects_the_cooldown(client, flashcall_outbox, monkeypat
     response = client.post(CONFIRM, {"action": "resend"})
     assert response.status_code == 200
     body = text(response)
-    assert detail(RateLimited) in body
+    assert escape(str(LIMIT_DETAILS["cooldown"])) in body
     assert 'data-countdown="40"' in body
     assert re.search(r'<button[^>]*id="fc-resend"[^>]*disabled data-wait="40"', body)
     assert len(flashcall_outbox) == 1
@@ -357,9 +372,11 @@ def test_call_me_again_respects_the_cooldown(client, flashcall_outbox, monkeypat
     second = flashcall_outbox[-1]
     assert "We are calling you again." in text(client.get(CONFIRM))
 
-    # The new call supersedes the old one.
+    # The new call supersedes the old one, and the page says so.
     if first.code != second.code:
-        assert "attempts left" in text(enter(client, first.code))
+        body = text(enter(client, first.code))
+        assert escape(str(InvalidCode.replaced_detail)) + " 2 attempts left." in body
+        assert escape(str(InvalidCode.default_detail)) not in body
     response = enter(client, second.code, next="/after/")
     assert response["Location"] == "/after/"
     assert logged_in_user_id(client) is not None
@@ -441,13 +458,14 @@ def test_confirm_page_markup(client, flashcall_outbox):
     for attr in (
         'autocomplete="one-time-code"',
         'inputmode="numeric"',
-        'pattern="[0-9]{4}"',
         'maxlength="4"',
         "autofocus",
         'data-autosubmit="4"',
         'aria-describedby="id_code_helptext"',
     ):
         assert attr in field
+    # No "pattern": the browser would say "Please match the requested format."
+    assert "pattern" not in field
     assert '<label for="id_code">' in body
     assert "/static/django_flashcall/flashcall.js" in body
     assert "Call me again" in body
@@ -499,3 +517,108 @@ def test_query_counts_for_a_known_user(client, flashcall_outbox, django_assert_m
     with django_assert_max_num_queries(17):
         response = enter(client, flashcall_outbox[-1].code)
     assert response.status_code == 302
+
+
+# --------------------------------------------------------------------- what a first hour trips over
+
+
+def test_typos_and_empty_forms_do_not_count_against_the_ip_rate(client, flashcall_outbox, settings):
+    settings.FLASHCALL_RATELIMIT_REQUEST = "2/h"
+    for junk in ["", "12345", "+1 202 555-0100", "hello"] * 4:
+        assert ask(client, junk).status_code == 200
+    assert CallAttempt.objects.count() == 0  # not even a refused row
+    assert ask(client, "+79120000001").status_code == 302
+    assert ask(client, "+79120000002").status_code == 302
+    assert escape(str(LIMIT_DETAILS["ip"])) in text(ask(client, "+79120000003"))
+
+
+def test_call_me_again_too_early_costs_no_ip_budget(
+    client, flashcall_outbox, settings, monkeypatch
+):
+    settings.FLASHCALL_RATELIMIT_REQUEST = "2/h"
+    clock = install_clock(monkeypatch)
+    ask(client)
+    for _ in range(5):  # a stale page, double clicks
+        body = text(client.post(CONFIRM, {"action": "resend"}))
+        assert escape(str(LIMIT_DETAILS["cooldown"])) in body
+    assert CallAttempt.objects.count() == 1
+    clock.advance(flashcall_settings.RESEND_COOLDOWN)
+    # The second real call still fits in the IP's 2/h.
+    assert client.post(CONFIRM, {"action": "resend"}).status_code == 302
+    assert len(flashcall_outbox) == 2
+
+
+def test_same_phone_in_a_new_tab_points_back_to_the_waiting_code(
+    client, flashcall_outbox, settings, monkeypatch
+):
+    settings.FLASHCALL_RATELIMIT_REQUEST = "1/h"
+    clock = install_clock(monkeypatch)
+    ask(client, next="/after/")
+    clock.advance(4)
+    response = ask(client, "8 912 345 67 89", next="/after/")  # another spelling, same phone
+    assert response.status_code == 200
+    body = text(response)
+    assert escape(str(LIMIT_DETAILS["cooldown"])) in body
+    assert "Too many" not in body
+    link = re.search(
+        r'<a href="([^"]+)" id="fc-code-link">\s*Enter the code of the call to ([^<]+)<', body
+    )
+    assert link and link.group(1) == CONFIRM + "?next=/after/"
+    assert link.group(2).strip() == "+7 912 345-67-89"
+    assert 'data-countdown="56"' in body
+    # Answered from the session: no refused row, and the IP's 1/h is not used
+    # up (another phone still gets its call once the first one is done).
+    assert CallAttempt.objects.count() == 1 and len(flashcall_outbox) == 1
+    assert client.get(CONFIRM).status_code == 200
+
+
+def test_ip_lockout_tells_a_developer_what_to_do_in_debug(client, flashcall_outbox, settings):
+    settings.FLASHCALL_RATELIMIT_REQUEST = "1/h"
+    settings.DEBUG = True
+    ask(client, "+79120000001")
+    body = text(Client().post(LOGIN, {"phone": "+79120000002"}))  # same IP, no pending call
+    assert 'FLASHCALL_RATELIMIT_REQUEST = "1/h" per IP address' in body
+    assert 'id="fc-code-link"' not in body
+    settings.DEBUG = False
+    assert "FLASHCALL_RATELIMIT_REQUEST" not in text(
+        Client().post(LOGIN, {"phone": "+79120000002"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "seconds"),
+    [("phone_daily_limit", 3), ("phone_locked", 10), ("daily_budget", None)],
+)
+def test_each_limit_has_its_own_words(
+    client, flashcall_outbox, settings, monkeypatch, reason, seconds
+):
+    clock = install_clock(monkeypatch)
+    settings.FLASHCALL_MAX_CHECKS = 10
+    if reason == "phone_daily_limit":
+        settings.FLASHCALL_PHONE_DAILY_LIMIT = 1
+    elif reason == "daily_budget":
+        settings.FLASHCALL_DAILY_BUDGET = 1
+    ask(client)
+    if reason == "phone_locked":
+        for _ in range(flashcall_settings.PHONE_MAX_FAILURES):
+            enter(client, wrong(flashcall_outbox[-1].code))
+    clock.advance(flashcall_settings.RESEND_COOLDOWN)
+    phone = PHONE if reason != "daily_budget" else "+79120000009"
+    body = text(Client().post(LOGIN, {"phone": phone}))
+    assert escape(str(LIMIT_DETAILS[reason])) in body
+    others = [str(v) for k, v in LIMIT_DETAILS.items() if k != reason]
+    assert not any(escape(o) in body for o in others)
+    assert "You can try again in" in body
+
+
+def test_logged_in_user_with_a_phone_sees_who_is_logged_in(client, flashcall_outbox):
+    user = get_user_model().objects.create_user("someone")
+    client.force_login(user)
+    body = text(client.get(LOGIN))
+    assert "Verify your phone number" in body  # no phone yet
+    PhoneNumber.objects.create(user=user, phone=STORED)
+    body = text(client.get(LOGIN))
+    assert "<title>You are logged in</title>" in body
+    assert "Your phone number +7 912 345-67-89 is verified." in body
+    assert "Verify another phone number" in body
+    assert "Verify your phone number" not in body
