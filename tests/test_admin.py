@@ -17,7 +17,7 @@ from django_flashcall import admin as flashcall_admin
 from django_flashcall import services
 from django_flashcall.exceptions import InvalidCode, RateLimited, TooManyAttempts
 from django_flashcall.internal.clock import now
-from django_flashcall.models import CallAttempt, Channel, PhoneNumber, Reason, Status
+from django_flashcall.models import CallAttempt, Channel, PhoneNumber, Reason, Status, called_q
 from django_flashcall.providers import BaseProvider, ProviderResult
 from django_flashcall.testing import refused_url
 from tests.helpers import scrub
@@ -156,10 +156,29 @@ def test_attempts_cannot_be_added_edited_or_deleted(admin_client, attempt):
 # -- phones: masked but for the change permission -------------------------------
 
 
-def test_list_masks_phones_even_for_superusers(admin_client, attempt):
+def test_list_shows_full_phones_to_who_may_see_them(admin_client, viewer, attempt):
+    """The list follows the same rule as the attempt's page and the monitor."""
+    nowrap = '<span style="white-space: nowrap">{}</span>'
     page = html(admin_client.get(CHANGELIST))
-    assert "+7\u00a0•••\u00a0•••-••-03" in page
+    assert nowrap.format("+7 924 450-10-03") in page  # a superuser
+    page = html(viewer.get(CHANGELIST))
+    assert nowrap.format("+7 ••• •••-••-03") in page  # never wrapped at a hyphen
     assert "450-10" not in page and PHONE not in page
+
+
+def test_list_fits_a_laptop_screen(admin_client, attempt):
+    """Six columns: status and reason share one, delivery and price another."""
+    CallAttempt.objects.filter(pk=attempt.pk).update(
+        status=Status.REFUSED, reason=Reason.COOLDOWN, delivery_status=True, price=Decimal("0.2")
+    )
+    response = admin_client.get(CHANGELIST)
+    assert response.context["cl"].list_display == [
+        "action_checkbox", "phone_column", "status_column", "checks_used",
+        "delivery_column", "ip", "created_column",
+    ]  # fmt: skip
+    page = html(response)
+    assert "refused<br><small" in page and "resend cooldown</small>" in page
+    assert "✓ " + '<span style="white-space: nowrap">0.20\u00a0₽</span>' in page
 
 
 def test_change_page_full_phone_with_permission(admin_client, attempt):
@@ -265,7 +284,7 @@ def test_unlock_action_lifts_the_failure_lock(admin_client, settings, fixed_prov
         services.request_code(PHONE)
 
     response = run_action(admin_client, "unlock_phones", [second])
-    assert "1 phone unlocked." in html(response)
+    assert "1 phone unlocked: it can get a new call now." in html(response)
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -280,7 +299,8 @@ def test_unlock_action_lifts_the_failure_lock(admin_client, settings, fixed_prov
     assert messages == [
         (
             str(marker.pk),
-            "Phone unlocked by staff: 4 wrong codes forgiven; pending attempt expired.",
+            "Phone unlocked by staff: 4 wrong codes forgiven, 2 calls no longer count "
+            "against its limits; pending attempt expired.",
         )
     ]
     third = services.request_code(PHONE)  # no longer locked
@@ -292,12 +312,45 @@ def test_unlock_keeps_wrong_codes_before_the_last_success(admin_client, settings
         phone=PHONE, status=Status.EXHAUSTED, checks_used=3, created_at=now() - timedelta(days=2)
     )
     response = run_action(admin_client, "unlock_phones", [attempt])
-    assert "1 phone unlocked." in html(response)
+    assert "1 phone unlocked: it can get a new call now." in html(response)
     old.refresh_from_db()
     assert old.checks_used == 3  # outside the 24 h window: not counted, not touched
     response = run_action(admin_client, "unlock_phones", [attempt])
-    assert "0 phones unlocked." in html(response)
+    assert "Nothing to unlock: no call and no wrong code counts against these phones." in html(
+        response
+    )
     assert LogEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize("limit", ["cooldown", "daily"])
+def test_unlock_lifts_the_cooldown_and_the_daily_limit(
+    admin_client, settings, fixed_provider, limit
+):
+    """The README's example phone after 3 calls, or a call a minute ago: staff can
+    let it have a new call now (0.1 answered "0 phones unlocked")."""
+    settings.FLASHCALL_RESEND_COOLDOWN = 60 if limit == "cooldown" else 0
+    settings.FLASHCALL_PHONE_DAILY_LIMIT = 3
+    calls = 1 if limit == "cooldown" else 3
+    for _ in range(calls):
+        last = services.request_code(PHONE)
+    with pytest.raises(RateLimited) as refused:
+        services.request_code(PHONE)
+    assert refused.value.reason == (Reason.COOLDOWN if limit == "cooldown" else Reason.PHONE_DAILY)
+
+    response = run_action(admin_client, "unlock_phones", [last])
+    assert "1 phone unlocked: it can get a new call now." in html(response)
+    assert LogEntry.objects.get().change_message == (
+        f"Phone unlocked by staff: 0 wrong codes forgiven, {calls} calls no longer count "
+        "against its limits."
+    )
+    fresh = services.request_code(PHONE)  # a call at once, in the marker's own second
+    assert services.confirm_code(PHONE, CODE).pk == fresh.pk
+    # The limits count again from the unlock on: the new call has its cooldown.
+    settings.FLASHCALL_RESEND_COOLDOWN = 60
+    with pytest.raises(RateLimited):
+        services.request_code(PHONE)
+    # The site budget still counts every call that was paid for.
+    assert CallAttempt.objects.filter(called_q()).count() == calls + 1
 
 
 def test_fetch_delivery_status_action(admin_client, fake_telefonip):
@@ -545,3 +598,22 @@ def test_user_admin_gets_the_phone_inline(settings, django_user_model, admin_use
     assert [type(i) for i in inlines] == [flashcall_admin.PhoneNumberInline]
     settings.FLASHCALL_USER_PHONE_FIELD = "phone"  # the phone is on the user model
     assert model_admin.get_inline_instances(request, admin_user) == []
+
+
+def test_user_admin_phone_inline_is_read_only(admin_user, django_user_model):
+    """Phones are verified by a call: the inline shows them, linked to the
+    PhoneNumber admin, with no raw field and no "Add another"."""
+    link = PhoneNumber.objects.create(user=admin_user, phone=PHONE)
+    inline = flashcall_admin.PhoneNumberInline(django_user_model, django_admin.site)
+    request = RequestFactory().get("/")
+    request.user = admin_user
+    assert inline.has_view_permission(request, admin_user)
+    assert not inline.has_add_permission(request, admin_user)
+    assert not inline.has_change_permission(request, admin_user)
+    assert not inline.has_delete_permission(request, admin_user)
+    formset = inline.get_formset(request, admin_user)
+    assert list(formset.form.base_fields) == []  # nothing editable
+    assert formset.max_num == 0 and not formset.can_delete
+    cell = inline.phone_link(link)
+    assert f"/admin/django_flashcall/phonenumber/{link.pk}/change/" in cell
+    assert ">+7 924 450-10-03<" in cell

@@ -33,7 +33,12 @@ from django_flashcall.exceptions import (
 )
 from django_flashcall.internal.cache import CacheUnavailable
 from django_flashcall.models import CallAttempt, PhoneNumber
-from django_flashcall.providers import InvalidPhoneForProvider, ProviderError
+from django_flashcall.providers import (
+    InvalidPhoneForProvider,
+    ProviderError,
+    ProviderResult,
+    SandboxProvider,
+)
 from django_flashcall.services import confirm_code, hash_code, request_code
 from tests.helpers import (
     FixedCodeProvider,
@@ -384,6 +389,31 @@ def test_a_new_call_expires_the_previous_code(outbox, clock):
         with pytest.raises(InvalidCode):
             confirm_code(PHONE, old_code)
     assert confirm_code(PHONE, new_code).pk == new.pk
+
+
+def test_the_replaced_code_is_named_as_such(outbox, clock, monkeypatch):
+    """After "call me again", the first call's code says a newer call replaced
+    it (a slip, not a typo); it still counts as a wrong code for the new call."""
+    codes = iter(["1111", "2222"])
+    real_send = SandboxProvider.send
+
+    def send(self, phone, *, sms_fallback=False):
+        result = real_send(self, phone, sms_fallback=sms_fallback)
+        return ProviderResult(code=next(codes), provider_id=result.provider_id, phone=phone)
+
+    monkeypatch.setattr(SandboxProvider, "send", send)
+    request_code(PHONE)
+    clock.advance(61)
+    new = request_code(PHONE)
+    with pytest.raises(InvalidCode) as replaced:
+        confirm_code(PHONE, "1111")
+    assert str(replaced.value.detail) == str(InvalidCode.replaced_detail)
+    assert replaced.value.as_dict()["attempts_left"] == 2
+    with pytest.raises(InvalidCode) as typo:
+        confirm_code(PHONE, "3333")
+    assert str(typo.value.detail) == str(InvalidCode.default_detail)
+    assert row(new).checks_used == 2
+    assert confirm_code(PHONE, "2222").pk == new.pk
 
 
 # --------------------------------------------------------------------------- rows

@@ -21,6 +21,7 @@ from .. import services
 from ..models import CallAttempt, Status
 from ..monitoring import stats
 from ..phone import mask, pretty
+from .columns import AttemptColumns
 from .common import ExpiredFilter, PhoneSearchMixin, can_see_full_phone, log_text, nowrap
 from .monitor import cached_report, monitor_context
 
@@ -30,11 +31,8 @@ ACTION_LIMIT = 200  # attempts or phones one admin action touches at most
 
 
 @admin.register(CallAttempt)
-class CallAttemptAdmin(PhoneSearchMixin, admin.ModelAdmin):
-    list_display = (
-        "masked_phone", "status", "reason", "channel", "checks_used",
-        "delivery_status", "price", "ip", "created_at",
-    )  # fmt: skip
+class CallAttemptAdmin(AttemptColumns, PhoneSearchMixin, admin.ModelAdmin):
+    # list_display: AttemptColumns.get_list_display (full or masked phone)
     list_filter = ("status", ExpiredFilter, "channel", "created_at", "delivery_status", "reason")
     search_fields = ("phone",)  # shows the search box; get_search_results does the work
     search_help_text = _("A phone in any spelling, an IP address, an attempt id or a provider id.")
@@ -151,7 +149,10 @@ class CallAttemptAdmin(PhoneSearchMixin, admin.ModelAdmin):
         )
 
     @admin.action(
-        description=_("Unlock the phones of the selected attempts (forget their wrong codes)"),
+        description=_(
+            "Unlock the phones of the selected attempts "
+            "(lift their wrong-code lock, cooldown and daily limit)"
+        ),
         permissions=["change"],
     )
     def unlock_phones(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -171,16 +172,34 @@ class CallAttemptAdmin(PhoneSearchMixin, admin.ModelAdmin):
             if done is None:
                 continue
             text = (
-                _("Phone unlocked by staff: %(n)d wrong codes forgiven; pending attempt expired.")
+                _(
+                    "Phone unlocked by staff: %(n)d wrong codes forgiven, %(calls)d calls "
+                    "no longer count against its limits; pending attempt expired."
+                )
                 if done.expired
-                else _("Phone unlocked by staff: %(n)d wrong codes forgiven.")
+                else _(
+                    "Phone unlocked by staff: %(n)d wrong codes forgiven, %(calls)d calls "
+                    "no longer count against its limits."
+                )
             )
-            self.log_change(request, done.marker, log_text(text, n=done.forgiven))
+            self.log_change(request, done.marker, log_text(text, n=done.forgiven, calls=done.calls))
             unlocked += 1
+        if not unlocked:
+            self.message_user(
+                request,
+                _("Nothing to unlock: no call and no wrong code counts against these phones."),
+                messages.WARNING,
+            )
+            return
         self.message_user(
             request,
-            ngettext("%d phone unlocked.", "%d phones unlocked.", unlocked) % unlocked,
-            messages.SUCCESS if unlocked else messages.WARNING,
+            ngettext(
+                "%d phone unlocked: it can get a new call now.",
+                "%d phones unlocked: they can get a new call now.",
+                unlocked,
+            )
+            % unlocked,
+            messages.SUCCESS,
         )
 
     @admin.action(description=_("Fetch delivery status from the provider"), permissions=["change"])

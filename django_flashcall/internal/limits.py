@@ -77,8 +77,16 @@ def phone_state(phone: str, at: datetime) -> PhoneState:
             "status", "reason", "created_at", "checks_used", "expires_at", "verified_at", "pk"
         )
     )
+    # A staff unlock lifts the cooldown and the daily limit too: calls before
+    # the newest marker stop counting for the phone (the site budget still
+    # counts them). (created_at, pk) orders a call made in the marker's second.
+    unlocked = max(((r[2], r[6]) for r in rows if r[0] == Status.UNLOCKED), default=None)
     called = [
-        r for r in rows if r[0] in CALLED and not (r[0] == Status.FAILED and r[1] in NOT_PLACED)
+        r
+        for r in rows
+        if r[0] in CALLED
+        and not (r[0] == Status.FAILED and r[1] in NOT_PLACED)
+        and (unlocked is None or (r[2], r[6]) > unlocked)
     ]
     state = PhoneState(calls=len(called))
     if called:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -120,7 +121,34 @@ def _confirm_locked(
         return attempt, TooManyAttempts()
     attempt.checks_used = used
     # SPEC §4: the attempt's own count (the phone's lock may come sooner).
-    return attempt, InvalidCode(attempts_left=max(0, max_checks - used))
+    left = max(0, max_checks - used)
+    # Only a phone called more than once can have an earlier code (no query otherwise).
+    if phone.calls > 1 and _replaced_code(attempt, code):
+        return attempt, InvalidCode(InvalidCode.replaced_detail, attempts_left=left)
+    return attempt, InvalidCode(attempts_left=left)
+
+
+def _replaced_code(attempt: CallAttempt, code: str) -> bool:
+    """Whether ``code`` is that of an earlier call to the same phone, one
+    that ``attempt`` replaced while it could still be live.
+
+    Typing the previous call's code after "call me again" is a slip, not a
+    guess: the person should hear that a newer call replaced it, not read
+    it as a typo. It still counts as a wrong code (it is one for this call).
+    """
+    ttl = timedelta(seconds=flashcall_settings.CODE_TTL)
+    earlier = (
+        CallAttempt.objects.filter(
+            phone=attempt.phone,
+            status=Status.EXPIRED,
+            created_at__lt=attempt.created_at,
+            created_at__gte=attempt.created_at - ttl,
+        )
+        .exclude(code_hash="")
+        .order_by("-created_at")
+        .values_list("public_id", "code_hash")[:3]
+    )
+    return any(constant_time_compare(hash_code(pid, code), digest) for pid, digest in earlier)
 
 
 def _update(attempt: CallAttempt, **values: Any) -> int:

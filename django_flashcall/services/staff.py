@@ -30,25 +30,31 @@ def expire_attempts(attempts: CallAttemptQuerySet) -> int:
 @dataclass(frozen=True)
 class Unlocked:
     """What :func:`unlock_phone` did: its marker row, the wrong codes it
-    forgave and the live attempts it expired."""
+    forgave, the live attempts it expired and the calls it stopped counting
+    against the phone's cooldown and daily limit."""
 
     marker: CallAttempt
     forgiven: int
     expired: int
+    calls: int = 0
 
 
 def unlock_phone(phone: str, *, by: str = "", at: datetime | None = None) -> Unlocked | None:
-    """Lift the wrong-code lock of ``phone`` (stored form); None if no wrong
-    code counts against it now.
+    """Lift every per-phone limit of ``phone`` (stored form): the wrong-code
+    lock, the resend cooldown and the daily limit. None if none of them has
+    anything to count (no wrong code, no call in the last 24 h).
 
-    A marker row (status ``unlocked``) resets the count the way a success
-    does; the wrong codes stay on their attempts as evidence. A live attempt
-    with wrong codes is expired: an unlock must not hand out fresh guesses at
-    a code that is already being guessed.
+    A marker row (status ``unlocked``) resets the wrong-code count the way a
+    success does, and the calls before it stop counting for the phone (not
+    for the site budget: those calls were paid for). The attempts themselves
+    stay, as evidence. A live attempt with wrong codes is expired: an unlock
+    must not hand out fresh guesses at a code that is already being guessed.
+    The provider's own per-phone cap, if it has one, is not ours to lift.
     """
     at = at or now()
-    counted = limits.phone_state(phone, at).failing
-    if not counted:
+    state = limits.phone_state(phone, at)
+    counted = state.failing
+    if not counted and not state.calls:
         return None
     live = [pk for pk, status, _ in counted if status == Status.PENDING]
     expired = CallAttempt.objects.filter(pk__in=live).expire()
@@ -61,7 +67,12 @@ def unlock_phone(phone: str, *, by: str = "", at: datetime | None = None) -> Unl
         user=None,
         error=f"unlocked by {by}"[:255] if by else "unlocked by staff",
     )
-    return Unlocked(marker=marker, forgiven=sum(n for _, _, n in counted), expired=expired)
+    return Unlocked(
+        marker=marker,
+        forgiven=sum(n for _, _, n in counted),
+        expired=expired,
+        calls=state.calls,
+    )
 
 
 def expire_lapsed(at: datetime | None = None) -> int:
