@@ -28,6 +28,11 @@ def log_text(message: Any, **params: Any) -> str:
         return str(message) % params if params else str(message)
 
 
+def money(amount: Any) -> str:
+    """``Decimal("0.2")`` → ``0.20 ₽``: the providers (all Russian) bill in roubles."""
+    return f"{amount:.2f}\u00a0₽"
+
+
 def nowrap(text: str) -> str:
     return text.replace(" ", "\u00a0")
 

@@ -70,15 +70,36 @@ class PhoneNumberAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
 
 class PhoneNumberInline(admin.TabularInline):
-    """The user's verified phone on the user admin (``PhoneNumber`` mode only)."""
+    """The user's verified phones on the user admin (``PhoneNumber`` mode only).
+
+    Read-only: a phone is verified by a call, not typed in by staff here (no
+    raw field, no "Add another"). Linking or unlinking a phone by hand is the
+    ``PhoneNumber`` admin's job; each row links to it.
+    """
 
     model = PhoneNumber
-    form = PhoneNumberForm
     fk_name = "user"
-    fields = ("phone", "verified_at")
+    fields = ("phone_link", "verified_at")
+    readonly_fields = ("phone_link", "verified_at")
     extra = 0
+    max_num = 0
+    can_delete = False
     verbose_name = _("verified phone")
     verbose_name_plural = _("verified phones")
+
+    @admin.display(description=_("phone"))
+    def phone_link(self, obj: PhoneNumber) -> str:
+        try:
+            url = reverse(
+                f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change",
+                args=[obj.pk],
+                current_app=self.admin_site.name,
+            )
+        except NoReverseMatch:
+            return pretty(obj.phone)
+        return format_html(
+            '<a href="{}" style="white-space: nowrap">{}</a>', url, pretty(obj.phone)
+        )
 
     @staticmethod
     def _enabled() -> bool:
@@ -89,13 +110,13 @@ class PhoneNumberInline(admin.TabularInline):
         return self._enabled() and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._enabled() and super().has_add_permission(request, obj)
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._enabled() and super().has_change_permission(request, obj)
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._enabled() and super().has_delete_permission(request, obj)
+        return False
 
 
 def add_phone_inline(site: admin.AdminSite = admin.site) -> bool:
