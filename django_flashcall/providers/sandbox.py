@@ -30,6 +30,21 @@ class SandboxCall:
     created_at: datetime = field(default_factory=timezone.now)
 
 
+# Area codes real flash calls come from (Moscow, St Petersburg, Yekaterinburg,
+# Ufa, Novosibirsk, Samara, Rostov, Krasnodar, Kazan) and mobile ranges: the
+# demo's "incoming call" should look like one, not like "+7 098 ...".
+CALLER_PREFIXES = ("495", "499", "812", "343", "347", "383", "846", "863", "861", "843",
+                   "900", "916", "926", "958", "977")  # fmt: skip
+
+
+def fake_caller() -> str:
+    """A plausible Russian caller number, ``7XXXXXXXXXX``, random in its last
+    4 digits (the code). Local numbers do not start with 0 or 1."""
+    digits = "0123456789"
+    local = secrets.choice("23456789") + "".join(secrets.choice(digits) for _ in range(6))
+    return "7" + secrets.choice(CALLER_PREFIXES) + local
+
+
 outbox: list[SandboxCall] = []
 _ids = itertools.count(1)
 
@@ -39,7 +54,7 @@ class SandboxProvider(BaseProvider):
     outbox = outbox  # the same list as the module's, as mail.outbox
 
     def send(self, phone: str, *, sms_fallback: bool = False) -> ProviderResult:
-        caller = "7" + "".join(secrets.choice("0123456789") for _ in range(10))
+        caller = fake_caller()
         code = caller[-4:]
         provider_id = f"sandbox-{next(_ids)}"
         self.outbox.append(SandboxCall(phone, caller, code, provider_id, sms_fallback))
