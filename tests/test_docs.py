@@ -180,7 +180,9 @@ browser = Client(HTTP_HOST="127.0.0.1:8000")  # as runserver
 page = browser.post("/accounts/phone/", {"phone": "+7 924 450-10-03"})
 assert page.status_code == 302, page.status_code
 page = browser.post(page["Location"], {"code": outbox[-1].code})
-assert page.status_code == 302 and page["Location"] == "/", page
+assert page.status_code == 302 and page["Location"] == "/accounts/phone/", page
+landed = browser.get(page["Location"])  # a page, not a fresh project's 404
+assert landed.status_code == 200 and b"You are logged in" in landed.content, landed
 from django.contrib.auth import get_user_model
 user = get_user_model().objects.get()
 assert user.username == "79244501003", user.username

@@ -260,3 +260,66 @@ def test_demo_in_russian(demo):
     )
     _, _, page = client.request(location)
     assert "Вам звонит" in page and "Введите код" in page
+    # The language picker names each language in its own language.
+    assert '<option value="en" lang="en">English</option>' in page
+    assert '<option value="ru" lang="ru" selected>Русский</option>' in page
+    assert "Английский" not in page
+
+
+def test_every_link_on_the_home_page_works(demo):
+    """0.1 linked "The JSON API (browsable)" to a GET of a POST-only endpoint: a red 405."""
+    client = Browserless(demo.url)
+    _, _, home = client.request("/")
+    links = set(re.findall(r'href="(/[^"]*)"', home))
+    assert "/accounts/phone/" in links and "/api/flashcall/schema/" in links
+    for link in links:
+        status, location, _ = client.request(link, accept="text/html,*/*;q=0.8")
+        assert status == 200 or (status == 302 and "login" in location), (link, status)
+    # The API is shown by example instead, with this server's own address.
+    assert f"curl -c cookies.txt -b cookies.txt {demo.url}/api/flashcall/request/" in home
+    assert "X-CSRFToken" in home
+
+
+def test_parallel_confirms_never_answer_500(demo):
+    """SQLite under runserver's threads: a burst of confirms waits for the
+    write lock instead of failing with "database is locked" (a 500)."""
+    import http.cookiejar
+    import threading
+    import urllib.error
+    import urllib.request
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def post(path: str, body: dict, headers: dict | None = None) -> int:
+        request = urllib.request.Request(
+            demo.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    phones = ["+79244509901", "+79244509902"]
+    assert [post("/api/flashcall/request/", {"phone": p}) for p in phones] == [201, 201]
+    token = {"X-CSRFToken": next(c.value for c in jar if c.name == "csrftoken")}
+    statuses: list[int] = []
+    start = threading.Barrier(8)
+
+    def confirm(i: int) -> None:
+        start.wait()
+        statuses.append(
+            post("/api/flashcall/confirm/", {"phone": phones[i % 2], "code": "0000"}, token)
+        )
+
+    threads = [threading.Thread(target=confirm, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Wrong codes (400; 200 if "0000" happens to be right), dead attempts (429): never a 500.
+    assert len(statuses) == 8 and set(statuses) <= {200, 400, 429}, statuses
+    assert "database is locked" not in demo.read_log()

@@ -19,12 +19,14 @@ caller on the code page. Environment variables switch it to a real setup:
 ``FLASHCALL_API_URL``           the provider's base URL
 ``FLASHCALL_SMS_FALLBACK``      ``1`` to offer the SMS fallback
 ``FLASHCALL_RESEND_COOLDOWN``   seconds before "call me again" (default 60)
+``FLASHCALL_LOGIN``             ``token`` for the API's token mode (default ``session``)
 =============================== =======================================================
 """
 
 import os
 from pathlib import Path
 
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",  # FLASHCALL_LOGIN=token
     "django_flashcall",
     "example",
 ]
@@ -117,8 +120,18 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("FLASHCALL_EXAMPLE_SQLITE") or BASE_DIR / "db.sqlite3",
+            # runserver answers each request in a thread. By default SQLite
+            # gives up at once on a write lock ("database is locked", a 500)
+            # when a burst of confirms arrives together: wait for the lock
+            # instead, and take it when the transaction starts (a transaction
+            # that only upgrades its read lock later cannot wait for it).
+            "OPTIONS": {"timeout": 20},
         }
     }
+    if django.VERSION >= (5, 1):
+        DATABASES["default"]["OPTIONS"].update(
+            transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+        )
 
 if os.environ.get("REDIS_URL"):
     CACHES = {
@@ -167,6 +180,8 @@ if os.environ.get("FLASHCALL_API_URL"):
     FLASHCALL_API_URL = os.environ["FLASHCALL_API_URL"]
 FLASHCALL_SMS_FALLBACK = env_flag("FLASHCALL_SMS_FALLBACK", False)
 FLASHCALL_RESEND_COOLDOWN = int(os.environ.get("FLASHCALL_RESEND_COOLDOWN") or 60)
+# "session" (browsers) or "token" (native apps: confirm answers a DRF token).
+FLASHCALL_LOGIN = os.environ.get("FLASHCALL_LOGIN") or "session"
 
 LOGGING = {
     "version": 1,

@@ -12,5 +12,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # the language switcher
     path("accounts/phone/", include("django_flashcall.urls")),  # HTML login
     path("api/flashcall/", include("django_flashcall.api.urls")),  # JSON API
+    path("api/me/", views.me, name="api-me"),  # who the API client is (session or token)
     path("admin/", admin.site.urls),
 ]

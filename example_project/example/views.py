@@ -2,13 +2,32 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from django_flashcall.phone import pretty
 from django_flashcall.services import phone_of
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "example/home.html")
+    # The API examples on the page use this server's own address.
+    base = request.build_absolute_uri("/").rstrip("/")
+    return render(request, "example/home.html", {"base_url": base})
+
+
+@api_view(["GET"])
+@authentication_classes([TokenAuthentication, SessionAuthentication])
+@permission_classes([IsAuthenticated])
+def me(request: Request) -> Response:
+    """``GET api/me/``: who the API client is, by the session or the token
+    that ``api/flashcall/confirm/`` gave it (README, "API by example")."""
+    phone = phone_of(request.user)
+    return Response(
+        {"user_id": request.user.pk, "username": request.user.get_username(), "phone": phone}
+    )
 
 
 @login_required
