@@ -163,7 +163,7 @@ class PhoneLoginView(View):
             "wait": wait or {},
             "pending_phone": pretty(state["phone"]) if state else "",
             # The phone just submitted has a call waiting for its code here.
-            "code_waiting": bool(state) and _submitted(form) == state["phone"],
+            "code_waiting": state is not None and _submitted(form) == state["phone"],
             "ip_rate": flashcall_settings.RATELIMIT_REQUEST if settings.DEBUG else "",
         }
         return render(request, self.template_name, context)
