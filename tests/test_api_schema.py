@@ -126,6 +126,36 @@ def test_schema_error_shape(schema):
     assert set(component["required"]) == {"detail", "code"}
 
 
+def test_schema_attempt_id_is_a_uuid(schema):
+    body = schema["paths"][CONFIRM]["post"]["requestBody"]["content"]["application/json"]
+    ref = body["schema"]["$ref"].rsplit("/", 1)[1]
+    attempt_id = schema["components"]["schemas"][ref]["properties"]["attempt_id"]
+    assert (attempt_id["type"], attempt_id["format"]) == ("string", "uuid")
+    assert "maxLength" not in attempt_id
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        (CONFIRM, "403", "csrf_failed"),
+        (REQUEST, "405", "method_not_allowed"),
+        (CONFIRM, "405", "method_not_allowed"),
+        (REQUEST, "401", "authentication_failed"),
+        (CONFIRM, "401", "authentication_failed"),
+    ],
+)
+def test_schema_documents_the_answers_of_the_http_edge(schema, path, status, code):
+    response = schema["paths"][path]["post"]["responses"][status]
+    assert f"`{code}`" in response["description"]
+    examples = response["content"]["application/json"]["examples"]
+    assert {"detail": "…", "code": code} in [e["value"] for e in examples.values()]
+
+
+def test_request_has_no_csrf_answer(schema):
+    # request/ is not CSRF-protected: a 403 there would be a bug.
+    assert "403" not in schema["paths"][REQUEST]["post"]["responses"]
+
+
 def test_schema_as_yaml(client):
     response = client.get(SCHEMA, {"format": "yaml"})
     assert response.status_code == 200

@@ -11,11 +11,30 @@ from typing import Any
 from ..exceptions import ERRORS
 
 try:
+    from drf_spectacular.extensions import OpenApiSerializerFieldExtension
     from drf_spectacular.openapi import AutoSchema
     from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 except ImportError:  # pragma: no cover - exercised when the extra is absent
     extend_schema = None  # type: ignore[assignment]
     AutoSchema = None  # type: ignore[assignment,misc]
+else:
+
+    class AttemptIdFieldExtension(OpenApiSerializerFieldExtension):
+        """``attempt_id`` is a UUID (the serializer keeps it a strict string,
+        so that a malformed one is ``invalid_request``, not DRF's message)."""
+
+        target_class = "django_flashcall.api.serializers.AttemptIdField"
+
+        def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+            return {"type": "string", "format": "uuid"}
+
+
+# The answers of the HTTP edge (api/errors.py) that are not domain errors.
+EDGE_STATUS = {
+    "authentication_failed": 401,  # the site's DRF authentication refused a credential
+    "csrf_failed": 403,  # confirm in session mode, without the CSRF token
+    "method_not_allowed": 405,  # any method but POST, OPTIONS included
+}
 
 
 def view_schema() -> Any:
@@ -27,18 +46,20 @@ def view_schema() -> Any:
     return DefaultSchema()
 
 
+def _status(code: str) -> int:
+    return {e.code: e.status for e in ERRORS}.get(code) or EDGE_STATUS[code]
+
+
 def _errors_doc(codes: list[str]) -> str:
-    rows = {e.code: e for e in ERRORS}
-    return "Error codes: " + ", ".join(f"`{c}` ({rows[c].status})" for c in codes)
+    return "Error codes: " + ", ".join(f"`{c}` ({_status(c)})" for c in codes)
 
 
 def _responses(ok_status: int, ok: Any, codes: list[str]) -> dict[int, Any]:
     from .serializers import ErrorSerializer
 
     by_status: dict[int, list[str]] = {}
-    for error in ERRORS:
-        if error.code in codes:
-            by_status.setdefault(error.status, []).append(error.code)
+    for code in codes:
+        by_status.setdefault(_status(code), []).append(code)
     responses: dict[int, Any] = {ok_status: ok}
     for status, names in sorted(by_status.items()):
         responses[status] = OpenApiResponse(
@@ -52,7 +73,14 @@ def _responses(ok_status: int, ok: Any, codes: list[str]) -> dict[int, Any]:
     return responses
 
 
-REQUEST_ERRORS = ["invalid_request", "invalid_phone", "rate_limited", "provider_unavailable"]
+REQUEST_ERRORS = [
+    "invalid_request",
+    "invalid_phone",
+    "rate_limited",
+    "provider_unavailable",
+    "authentication_failed",
+    "method_not_allowed",
+]
 CONFIRM_ERRORS = [
     "invalid_request",
     "invalid_phone",
@@ -62,6 +90,9 @@ CONFIRM_ERRORS = [
     "too_many_attempts",
     "rate_limited",
     "phone_taken",
+    "authentication_failed",
+    "csrf_failed",
+    "method_not_allowed",
 ]
 
 

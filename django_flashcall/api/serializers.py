@@ -72,9 +72,17 @@ class RequestCodeSerializer(StrictSerializer):
     )
 
 
+class AttemptIdField(StrictString):
+    """A UUID in the schema; a strict string here: the services parse it,
+    and anything but a UUID (whatever its length) is ``invalid_request``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=None, **kwargs)
+
+
 class ConfirmCodeSerializer(StrictSerializer):
     phone = StrictString(required=False, max_length=None, help_text="The phone the call went to.")
-    attempt_id = StrictString(required=False, help_text="The attempt_id from request/.")
+    attempt_id = AttemptIdField(required=False, help_text="The attempt_id from request/.")
     code = StrictString(max_length=None, help_text="The last 4 digits of the calling number.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
