@@ -336,3 +336,26 @@ def test_every_system_check_is_in_the_reference():
     assert ids and set(anchors("reference/checks.rst", "check")) == ids, (
         "each check id needs a row with '.. check::' in docs/reference/checks.rst"
     )
+
+
+def test_every_dotted_path_in_the_docs_imports():
+    """``django_flashcall.x.y`` in the docs and README names something real."""
+    from importlib import import_module
+
+    from django.utils.module_loading import import_string
+
+    source = "\n".join(p.read_text() for p in (ROOT / "django_flashcall").rglob("*.py"))
+    loggers = set(re.findall(r"getLogger\(\"([\w.]+)\"\)", source))
+    texts = [*pages().values(), (ROOT / "README.rst").read_text(encoding="utf-8")]
+    paths = {
+        path
+        for text in texts
+        for path in re.findall(r"(?:``|\")(django_flashcall(?:\.\w+)+)(?:``|\")", text)
+        if not re.fullmatch(r"django_flashcall\.[EW]\d{3}", path) and path not in loggers
+    }
+    assert len(paths) > 8
+    for path in sorted(paths):
+        try:
+            import_module(path)
+        except ImportError:
+            import_string(path)  # a class, function or attribute of a module
