@@ -1,6 +1,5 @@
 """admin.py: the call log, the actions, the monitoring page, phones and users."""
 
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -442,9 +441,9 @@ def test_monitor_balance_unavailable_never_500(
     else:
         fake_telefonip.fault_actions = frozenset({"get_balance"})
         fake_telefonip.set_fault(failure)
-    started = time.monotonic()
+    # "slow" answers after 2 s: without the 0.3 s timeout the page would show
+    # the balance, not "unavailable".
     page = html(admin_client.get(MONITOR))
-    assert time.monotonic() - started < 1.5
     assert "unavailable" in page
     assert fake_telefonip.token not in page
 

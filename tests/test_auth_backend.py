@@ -48,14 +48,26 @@ def test_right_code_returns_the_existing_owner(outbox, rf_request):
 
 
 def test_attempt_id_credentials(outbox, rf_request):
+    owner = User.objects.create_user("owner")
+    PhoneNumber.objects.create(user=owner, phone=PHONE)
     attempt = request_code(PHONE)
     user = authenticate(rf_request, attempt_id=str(attempt.public_id), code=code_for(outbox))
-    assert user is not None
+    assert user == owner
+    assert user.backend == BACKEND
+    stored = CallAttempt.objects.get(pk=attempt.pk)
+    assert (stored.status, stored.user) == ("verified", owner)
+    # Single use: the same credentials a second time are refused.
+    again = authenticate(rf_request, attempt_id=str(attempt.public_id), code=code_for(outbox))
+    assert again is None
+    assert rf_request.flashcall_error.code == "no_active_attempt"
 
 
 def test_works_without_a_request(outbox):
-    request_code(PHONE)
-    assert authenticate(None, phone=PHONE, code=code_for(outbox)) is not None
+    attempt = request_code(PHONE)
+    user = authenticate(None, phone=PHONE, code=code_for(outbox))
+    assert user is not None and user.backend == BACKEND
+    assert PhoneNumber.objects.get(phone=PHONE).user == user
+    assert CallAttempt.objects.get(pk=attempt.pk).user == user
 
 
 def test_wrong_code_is_none_and_counts(outbox, rf_request):

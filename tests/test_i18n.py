@@ -3,7 +3,6 @@ shipped catalogs (django_flashcall/locale/ru, example_project/locale/ru)."""
 
 from __future__ import annotations
 
-import ast
 import gettext
 import re
 import shutil
@@ -11,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polib
 import pytest
 from django.test import Client
 from django.utils import translation
@@ -31,84 +31,33 @@ CONFIRM = "/accounts/phone/confirm/"
 RU = {"HTTP_ACCEPT_LANGUAGE": "ru"}
 
 
-# --------------------------------------------------------------------------- a .po reader
+# --------------------------------------------------------------------------- the .po files (polib)
 
 
-def _unquote(lines: list[str]) -> str:
-    return "".join(ast.literal_eval(line) for line in lines)
+def read_po(path: Path) -> polib.POFile:
+    return polib.pofile(str(path))
 
 
-def read_po(path: Path) -> list[dict]:
-    """Entries as dicts: msgctxt, msgid, msgid_plural, msgstr (list), flags, obsolete."""
-    entries: list[dict] = []
-    entry: dict = {}
-    key = None
-
-    def flush() -> None:
-        nonlocal entry, key
-        if "msgid" in entry:
-            entries.append(
-                {
-                    "msgctxt": _unquote(entry["msgctxt"]) if "msgctxt" in entry else None,
-                    "msgid": _unquote(entry["msgid"]),
-                    "msgid_plural": (
-                        _unquote(entry["msgid_plural"]) if "msgid_plural" in entry else None
-                    ),
-                    "msgstr": [
-                        _unquote(entry[k])
-                        for k in sorted(
-                            (k for k in entry if k.startswith("msgstr")),
-                            key=lambda k: int(k[7:-1]) if "[" in k else 0,
-                        )
-                    ],
-                    "flags": entry.get("flags", set()),
-                    "obsolete": entry.get("obsolete", False),
-                }
-            )
-        entry, key = {}, None
-
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if line.startswith("#~"):
-            entry["obsolete"] = True
-            continue
-        if line.startswith("#,"):
-            if "msgid" in entry:
-                flush()
-            entry.setdefault("flags", set()).update(f.strip() for f in line[2:].split(","))
-            continue
-        if not line or line.startswith("#"):
-            if not line and "msgid" in entry:
-                flush()
-            continue
-        match = re.match(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+(\".*\")$", line)
-        if match:
-            key = match.group(1)
-            if key in ("msgctxt", "msgid") and "msgid" in entry:
-                flush()
-                key = match.group(1)
-            entry[key] = [match.group(2)]
-        elif line.startswith('"') and key:
-            entry[key].append(line)
-        else:
-            raise AssertionError(f"{path}: cannot parse {raw!r}")
-    flush()
-    return entries
-
-
-def header(entries: list[dict]) -> dict[str, str]:
-    head = next(e for e in entries if e["msgid"] == "" and e["msgctxt"] is None)
-    return dict(line.split(": ", 1) for line in head["msgstr"][0].splitlines() if ": " in line)
-
-
-def nplurals(entries: list[dict]) -> int:
-    match = re.search(r"nplurals\s*=\s*(\d+)", header(entries)["Plural-Forms"])
+def nplurals(po: polib.POFile) -> int:
+    match = re.search(r"nplurals\s*=\s*(\d+)", po.metadata["Plural-Forms"])
     assert match
     return int(match.group(1))
 
 
-def messages(entries: list[dict]) -> list[dict]:
-    return [e for e in entries if e["msgid"] and not e["obsolete"]]
+def messages(po: polib.POFile) -> list[polib.POEntry]:
+    return [e for e in po if e.msgid and not e.obsolete]
+
+
+def translations(entry: polib.POEntry) -> list[str]:
+    """The msgstr, or the plural forms in order."""
+    if entry.msgid_plural:
+        return [entry.msgstr_plural[i] for i in sorted(entry.msgstr_plural)]
+    return [entry.msgstr]
+
+
+def catalog_key(entry: polib.POEntry) -> str:
+    """The key gettext uses: the context, EOT, the msgid."""
+    return entry.msgid if entry.msgctxt is None else f"{entry.msgctxt}\x04{entry.msgid}"
 
 
 # --------------------------------------------------------------------------- pages
@@ -235,42 +184,42 @@ def test_model_names_and_choices_are_translated():
 
 @pytest.mark.parametrize("name", CATALOGS)
 def test_every_msgid_has_a_russian_msgstr(name):
-    entries = read_po(CATALOGS[name] / "django.po")
-    assert header(entries)["Language"] == "ru"
-    forms = nplurals(entries)
-    found = messages(entries)
+    po = read_po(CATALOGS[name] / "django.po")
+    assert po.metadata["Language"] == "ru"
+    forms = nplurals(po)
+    found = messages(po)
     assert found
     problems = []
     for e in found:
-        if "fuzzy" in e["flags"]:
-            problems.append(f"fuzzy: {e['msgid']!r}")
-        expected = forms if e["msgid_plural"] is not None else 1
-        if len(e["msgstr"]) != expected or not all(s.strip() for s in e["msgstr"]):
-            problems.append(f"untranslated: {e['msgid']!r}")
-        for translated in e["msgstr"]:
-            source = e["msgid_plural"] or e["msgid"]
+        if "fuzzy" in e.flags:
+            problems.append(f"fuzzy: {e.msgid!r}")
+        expected = forms if e.msgid_plural else 1
+        texts = translations(e)
+        if len(texts) != expected or not all(t.strip() for t in texts):
+            problems.append(f"untranslated: {e.msgid!r}")
+        for translated in texts:
+            source = e.msgid_plural or e.msgid
             named = sorted(set(re.findall(r"%\(\w+\)[sd]", source)))
             if sorted(set(re.findall(r"%\(\w+\)[sd]", translated))) != named:
-                problems.append(f"placeholders differ: {e['msgid']!r}")
+                problems.append(f"placeholders differ: {e.msgid!r}")
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("name", CATALOGS)
 def test_mo_is_compiled_from_the_po(name):
     """The shipped .mo holds exactly the .po's translations (compilemessages was run)."""
-    entries = read_po(CATALOGS[name] / "django.po")
+    po = read_po(CATALOGS[name] / "django.po")
     with open(CATALOGS[name] / "django.mo", "rb") as f:
         catalog = gettext.GNUTranslations(f)._catalog
     expected: dict = {}
-    for e in messages(entries):
-        if "fuzzy" in e["flags"]:
+    for e in messages(po):
+        if "fuzzy" in e.flags:
             continue
-        key = e["msgid"] if e["msgctxt"] is None else f"{e['msgctxt']}\x04{e['msgid']}"
-        if e["msgid_plural"] is None:
-            expected[key] = e["msgstr"][0]
+        if e.msgid_plural:
+            for i, text in enumerate(translations(e)):
+                expected[(catalog_key(e), i)] = text
         else:
-            for i, s in enumerate(e["msgstr"]):
-                expected[(key, i)] = s
+            expected[catalog_key(e)] = e.msgstr
     compiled = {k: v for k, v in catalog.items() if k != ""}
     assert compiled == expected
 
@@ -313,8 +262,8 @@ def test_po_covers_every_marked_string(name, source, tmp_path):
         env={"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "LANG": "C.UTF-8"},
     )
     assert result.returncode == 0, result.stderr
-    fresh = {e["msgid"] for e in messages(read_po(copy / "locale/ru/LC_MESSAGES/django.po"))}
-    shipped = {e["msgid"] for e in messages(read_po(CATALOGS[name] / "django.po"))}
+    fresh = {e.msgid for e in messages(read_po(copy / "locale/ru/LC_MESSAGES/django.po"))}
+    shipped = {e.msgid for e in messages(read_po(CATALOGS[name] / "django.po"))}
     missing = sorted(fresh - shipped)
     assert not missing, (
         f"run `django-admin makemessages -l ru` in {source.name}/, translate, "

@@ -1,7 +1,6 @@
 """The real telefon-ip client against the fake server, over real HTTP."""
 
 import logging
-import time
 import traceback
 from decimal import Decimal
 
@@ -109,13 +108,13 @@ def test_fault_is_a_provider_error(fake_telefonip, provider, fault, reason):
 
 
 def slow_send(fake, provider, settings):
+    # The fake answers after 30 s (reset() cuts that short at teardown): a
+    # client without the 0.5 s read timeout would get the code, not an error.
     settings.FLASHCALL_TIMEOUT = (1, 0.5)
-    fake.slow_seconds = 2
+    fake.slow_seconds = 30
     fake.set_fault("slow")
-    started = time.monotonic()
     with pytest.raises(ProviderError) as info:
         provider.send(PHONE)
-    assert time.monotonic() - started < 1.5
     return info.value
 
 
@@ -133,7 +132,8 @@ def test_dropped_connection_is_never_retried(fake_telefonip, provider):
     with pytest.raises(ProviderError) as info:
         provider.send(PHONE)
     assert info.value.reason == "timeout"  # sent: the call may have been placed
-    time.sleep(0.1)  # a retry, were there one, would have arrived by now
+    # The fake records a request before it answers or drops it, and a retry
+    # would happen inside send(): by now any retry is on record.
     assert len(fake_telefonip.requests) == 1
 
 
