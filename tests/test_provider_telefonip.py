@@ -391,21 +391,24 @@ def test_an_unknown_status_id_is_rejected_whatever_the_body(provider, canned, st
 
 
 @pytest.mark.parametrize(
-    ("error", "trips"),
+    ("error", "reason", "trips"),
     [
-        ("limit of calls per day exceeded", False),
-        ("Превышено количество отправок на телефон", False),
-        ("Лимит звонков в сутки исчерпан", False),
-        ("balance limit reached", True),  # the account's money: everybody's problem
-        ("Недостаточно средств на балансе", True),
-        ("service temporarily unavailable", True),
+        ("limit of calls per day exceeded", "rejected", False),
+        ("Превышено количество отправок на телефон", "rejected", False),
+        ("Лимит звонков в сутки исчерпан", "rejected", False),
+        # The account's money: everybody's problem, and the next provider's turn.
+        ("balance limit reached", "no_funds", True),
+        ("Недостаточно средств на балансе", "no_funds", True),
+        ("service temporarily unavailable", "rejected", True),
     ],
 )
-def test_which_refusals_trip_the_breaker(provider, canned, error, trips):
+def test_which_refusals_trip_the_breaker(provider, canned, error, reason, trips):
     answer(canned, "get_code", json={"success": False, "error": error, "data": {}})
     with pytest.raises(ProviderError) as info:
         provider.send(PHONE)
-    assert (info.value.reason, info.value.trips_breaker) == ("rejected", trips)
+    assert (info.value.reason, info.value.trips_breaker) == (reason, trips)
+    # No code came back: surely no call, so failover may ask the next provider.
+    assert info.value.no_call is True
 
 
 def test_a_400_that_is_not_about_the_format_is_not_invalid_phone(provider, canned):

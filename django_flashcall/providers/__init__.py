@@ -1,10 +1,9 @@
-"""Providers place the call. ``get_provider()`` loads ``FLASHCALL_PROVIDER``."""
+"""Providers place the call. ``get_providers()`` loads ``FLASHCALL_PROVIDERS``
+(or ``[FLASHCALL_PROVIDER]``), in order of preference; ``get_provider()``
+is the first of them."""
 
 from __future__ import annotations
 
-from django.utils.module_loading import import_string
-
-from ..conf import flashcall_settings
 from .base import (
     Balance,
     BaseProvider,
@@ -13,8 +12,11 @@ from .base import (
     ProviderError,
     ProviderResult,
 )
+from .registry import get_provider, get_providers
 from .sandbox import SandboxProvider
+from .smsru import SMSRuProvider
 from .telefonip import TelefonIPProvider
+from .ucaller import UCallerProvider
 
 __all__ = [
     "Balance",
@@ -23,22 +25,10 @@ __all__ = [
     "InvalidPhoneForProvider",
     "ProviderError",
     "ProviderResult",
+    "SMSRuProvider",
     "SandboxProvider",
     "TelefonIPProvider",
+    "UCallerProvider",
     "get_provider",
+    "get_providers",
 ]
-
-_instances: dict[str, BaseProvider] = {}
-
-
-def get_provider() -> BaseProvider:
-    """The configured provider; one instance per dotted path and process.
-
-    Providers read their settings on each call, so a cached instance still
-    follows ``override_settings``.
-    """
-    path = flashcall_settings.PROVIDER
-    provider = _instances.get(path)
-    if provider is None:
-        provider = _instances[path] = import_string(path)()
-    return provider

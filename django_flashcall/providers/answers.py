@@ -55,6 +55,12 @@ def one_phone(error: str) -> bool:
     return not any(w in text for w in ACCOUNT_WORDS) and any(w in text for w in PER_PHONE_WORDS)
 
 
+def no_funds(error: str) -> bool:
+    """Whether a refusal says the account is out of money."""
+    text = error.lower()
+    return any(w in text for w in ACCOUNT_WORDS)
+
+
 def call_id(value: Any) -> str:
     """The provider's call id as we store it ("" if there is none)."""
     if isinstance(value, float) and value.is_integer():

@@ -19,6 +19,8 @@ class ProviderResult:
     provider_id: str = ""
     channel: str = "call"
     phone: str = ""
+    #: What the call cost, when the provider says so with the call (sms.ru).
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -37,34 +39,70 @@ class Balance:
     balance_limit: Decimal | None = None
 
 
+# Reasons that say the provider surely placed no call: the connection was
+# refused, the credentials or the account's money were refused.
+NO_CALL_REASONS = frozenset({"connection", "unauthorized", "no_funds"})
+
+
 class ProviderError(Exception):
     """The provider did not place a call, or we cannot tell that it did.
 
     ``reason`` is one of :class:`~django_flashcall.models.Reason`'s values.
     ``trips_breaker`` says whether it counts as a provider failure for the
-    circuit breaker (a refusal of one phone does not). The message never
-    holds the token: providers build it from their own words only.
+    circuit breaker (a refusal of one phone does not). ``no_call`` says the
+    provider surely placed no call, so the next provider may be asked (SPEC
+    §8); by default true for a refused connection, rejected credentials and
+    no funds. The message never holds a secret: providers build it from
+    their own words only.
     """
 
-    def __init__(self, reason: str, message: str = "", *, trips_breaker: bool = True) -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str = "",
+        *,
+        trips_breaker: bool = True,
+        no_call: bool | None = None,
+    ) -> None:
         self.reason = reason
         self.message = message or reason
         self.trips_breaker = trips_breaker
+        self.no_call = reason in NO_CALL_REASONS if no_call is None else no_call
         super().__init__(self.message)
 
 
 class InvalidPhoneForProvider(ProviderError):
-    """The provider rejected the phone's format (its 400)."""
+    """The provider rejected the phone's format (its 400): no call placed."""
 
     def __init__(self, message: str = "") -> None:
-        super().__init__("rejected", message, trips_breaker=False)
+        super().__init__("rejected", message, trips_breaker=False, no_call=True)
 
 
 class BaseProvider:
-    """Subclass and implement :meth:`send`; the rest is optional."""
+    """Subclass and implement :meth:`send`; the rest is optional.
+
+    ``OPTIONS`` of a ``FLASHCALL_PROVIDERS`` entry arrive as keyword
+    arguments, kept in :attr:`options`.
+    """
 
     #: Whether :meth:`send` spends money; the sandbox says False.
     is_paid = True
+    #: The provider's name in attempt rows, breaker keys and monitoring; a
+    #: ``FLASHCALL_PROVIDERS`` entry's ``NAME`` overrides it per instance.
+    name = ""
+    #: Options whose values are secrets: redacted from every log record.
+    secret_options: tuple[str, ...] = ()
+    #: Options a ``FLASHCALL_PROVIDERS`` entry must set (system check E023).
+    required_options: tuple[str, ...] = ()
+    #: Whether :meth:`send` takes ``client_ip`` and ``attempt_id`` too.
+    wants_context = False
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def secrets(self) -> list[str]:
+        """The values the log filter must never let through."""
+        return [str(v) for k, v in self.options.items() if k in self.secret_options and v]
 
     def send(self, phone: str, *, sms_fallback: bool = False) -> ProviderResult:
         """Place a call to ``phone`` (stored form ``79XXXXXXXXX``).
@@ -90,16 +128,14 @@ class _RedactSecrets(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from ..conf import flashcall_settings
-
-        token = flashcall_settings.API_TOKEN
-        if not token:
+        secrets = all_secrets()
+        if not secrets:
             return True
         try:
             text = record.getMessage()
         except Exception:  # a broken record is not ours to fix
             return True
-        redacted = redact(text, token)
+        redacted = redact(text, secrets)
         if redacted != text:
             record.msg = redacted
             record.args = ()
@@ -120,15 +156,44 @@ _GUARDED_LOGGERS = (
 )
 
 
-def redact(text: str, token: str | None = None) -> str:
-    if token is None:
-        from ..conf import flashcall_settings
+def all_secrets() -> list[str]:
+    """FLASHCALL_API_TOKEN and every configured provider's secret options."""
+    from ..conf import flashcall_settings
+    from .registry import raw_setting
 
-        token = flashcall_settings.API_TOKEN
-    if token:
-        # The URL carries the token percent-encoded: hide that spelling too.
-        for spelling in {token, quote(token, safe="")}:
-            text = text.replace(spelling, "<token>")
+    secrets = [flashcall_settings.API_TOKEN]
+    for item in raw_setting():
+        # Read leniently: a malformed entry is system check E020's business.
+        options = item.get("OPTIONS") if isinstance(item, dict) else None
+        if isinstance(options, dict):
+            backend = item.get("BACKEND")
+            names = _secret_names(backend) if isinstance(backend, str) else ()
+            secrets += [str(options[k]) for k in names if options.get(k)]
+    # Longest first: a secret that contains another is hidden whole.
+    return sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+
+def _secret_names(backend: str) -> tuple[str, ...]:
+    from django.utils.module_loading import import_string
+
+    try:
+        cls = import_string(backend)
+    except ImportError:
+        return ()
+    return tuple(getattr(cls, "secret_options", ())) or ("token", "api_id", "secret_key")
+
+
+def redact(text: str, secrets: str | list[str] | None = None) -> str:
+    """``text`` with every secret (the token by default: all of them) as ``<token>``."""
+    if secrets is None:
+        secrets = all_secrets()
+    elif isinstance(secrets, str):
+        secrets = [secrets]
+    for secret in secrets:
+        if secret:
+            # A URL carries a secret percent-encoded: hide that spelling too.
+            for spelling in {secret, quote(secret, safe="")}:
+                text = text.replace(spelling, "<token>")
     return text
 
 

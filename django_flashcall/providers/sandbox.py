@@ -51,6 +51,7 @@ _ids = itertools.count(1)
 
 class SandboxProvider(BaseProvider):
     is_paid = False
+    name = "sandbox"
     outbox = outbox  # the same list as the module's, as mail.outbox
 
     def send(self, phone: str, *, sms_fallback: bool = False) -> ProviderResult:

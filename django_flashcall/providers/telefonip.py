@@ -23,7 +23,7 @@ from urllib.parse import quote
 from ..conf import flashcall_settings
 from ..phone import to_provider
 from . import transport
-from .answers import amount, call_id, flag, one_phone
+from .answers import amount, call_id, flag, no_funds, one_phone
 from .base import (
     Balance,
     BaseProvider,
@@ -38,16 +38,23 @@ logger = logging.getLogger("django_flashcall")
 
 
 class TelefonIPProvider(BaseProvider):
+    """Options (all optional): ``token`` and ``url``, else
+    ``FLASHCALL_API_TOKEN`` and ``FLASHCALL_API_URL``, read at each call."""
+
+    name = "telefon-ip"
+    secret_options = ("token",)
+
     def __repr__(self) -> str:  # never the token
         return "<TelefonIPProvider>"
 
     # -- transport ---------------------------------------------------------
 
     def _url(self, *parts: str) -> str:
-        token = flashcall_settings.API_TOKEN
+        options = getattr(self, "options", {})
+        token = str(options.get("token") or flashcall_settings.API_TOKEN or "")
         if not token:
             raise ProviderError("unauthorized", "FLASHCALL_API_TOKEN is not set")
-        base = flashcall_settings.API_URL
+        base = str(options.get("url") or flashcall_settings.API_URL)
         if not base.endswith("/"):
             base += "/"
         return base + "/".join(quote(p, safe="") for p in (token, *parts)) + "/"
@@ -86,6 +93,13 @@ class TelefonIPProvider(BaseProvider):
             raise ProviderError(reason, f"{action} refused: {error or 'success is false'}")
 
     @staticmethod
+    def _refusal(message: str, error: str) -> ProviderError:
+        """A get_code refusal (no code came back, so no call was placed)."""
+        if no_funds(error):
+            return ProviderError("no_funds", message)
+        return ProviderError("rejected", message, trips_breaker=not one_phone(error), no_call=True)
+
+    @staticmethod
     def _error_text(body: dict[str, Any]) -> str:
         error = body.get("error")
         text = error if isinstance(error, str) else ""
@@ -102,9 +116,7 @@ class TelefonIPProvider(BaseProvider):
             # is missing". Anything else (a per-phone cap?) is a refusal.
             if "format" in error.lower() or "missing" in error.lower():
                 raise InvalidPhoneForProvider(f"provider 400: {error}")
-            raise ProviderError(
-                "rejected", f"provider 400: {error}", trips_breaker=not one_phone(error)
-            )
+            raise self._refusal(f"provider 400: {error}", error)
         if status != 200:
             raise ProviderError("bad_response", f"provider HTTP {status}: {error}")
         success = flag(body.get("success"))
@@ -112,11 +124,7 @@ class TelefonIPProvider(BaseProvider):
             # Refusals of one phone (its daily cap at the provider, its format)
             # say nothing of the provider's health: they must not let one
             # capped phone open the circuit breaker for everybody.
-            raise ProviderError(
-                "rejected",
-                f"provider refused: {error or 'success is false'}",
-                trips_breaker=not one_phone(error),
-            )
+            raise self._refusal(f"provider refused: {error or 'success is false'}", error)
         data = body.get("data")
         code = data.get("code") if isinstance(data, dict) else None
         if isinstance(code, int) and not isinstance(code, bool):

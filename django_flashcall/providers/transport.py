@@ -133,21 +133,30 @@ def fetch(
     *,
     method: str = "GET",
     timeout_value: float | tuple[float, float] | None = None,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Answer:
     """Send one request and read its answer; every transport failure is a
-    :class:`ProviderError` (``connection`` or ``timeout``)."""
+    :class:`ProviderError` (``connection`` or ``timeout``).
+
+    ``body`` and ``headers`` (added to :data:`HEADERS`) are for providers
+    that keep their secret out of the URL (sms.ru's form, uCaller's
+    ``Authorization`` header)."""
     if params:
         url += ("&" if "?" in url else "?") + urlencode(params)
     failure: ProviderError | None = None
     response = None
+    extra = {"headers": {**HEADERS, **headers}} if headers else {}
     try:
         response = get_pool().urlopen(
             method,
             url,
+            body=body,
             redirect=False,
             retries=RETRY,
             timeout=timeout(timeout_value),
             preload_content=False,
+            **extra,
         )
     except (HTTPError, OSError) as exc:
         failure = _failure(exc)
