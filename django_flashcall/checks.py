@@ -11,7 +11,6 @@ from django.utils.module_loading import import_string
 
 from .conf import flashcall_settings, low_balance, problems
 
-TELEFONIP = "django_flashcall.providers.TelefonIPProvider"
 LOCAL_CACHES = {
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -21,51 +20,9 @@ LOGIN_MODES = {"session", "token", "none"}
 
 @register(Tags.security, Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    errors: list = []
-    path = flashcall_settings.PROVIDER
-    try:
-        provider_class = import_string(path)
-    except ImportError as exc:
-        errors.append(
-            Error(
-                f"FLASHCALL_PROVIDER {path!r} cannot be imported ({type(exc).__name__}).",
-                hint="Use 'django_flashcall.providers.TelefonIPProvider', "
-                "'django_flashcall.providers.SandboxProvider' or the dotted path of your class.",
-                id="django_flashcall.E002",
-            )
-        )
-        provider_class = None
-    from .providers import SandboxProvider, TelefonIPProvider
+    from .providers.checks import provider_messages, test_number_messages
 
-    if (
-        provider_class is not None
-        and isinstance(provider_class, type)
-        and issubclass(provider_class, TelefonIPProvider)
-        and not flashcall_settings.API_TOKEN
-    ):
-        errors.append(
-            Error(
-                "FLASHCALL_API_TOKEN is empty but the TelefonIP provider is selected.",
-                hint="Set FLASHCALL_API_TOKEN from the environment, or use "
-                "FLASHCALL_PROVIDER = 'django_flashcall.providers.SandboxProvider' in development.",
-                id="django_flashcall.E001",
-            )
-        )
-    if (
-        isinstance(provider_class, type)
-        and issubclass(provider_class, SandboxProvider)
-        and not settings.DEBUG
-    ):
-        errors.append(
-            Warning(
-                "FLASHCALL_PROVIDER is the SandboxProvider while DEBUG is off: no call is "
-                "placed, so nobody can receive a code.",
-                hint="Use 'django_flashcall.providers.TelefonIPProvider' with "
-                "FLASHCALL_API_TOKEN in production; silence django_flashcall.W003 in a "
-                "test or staging site that is meant to run on the sandbox.",
-                id="django_flashcall.W003",
-            )
-        )
+    errors: list = [*provider_messages(), *test_number_messages()]
     caches = getattr(settings, "CACHES", {})
     # Ours, and django-ratelimit's (the IP limits), which it picks on its own.
     aliases = dict.fromkeys(

@@ -19,6 +19,8 @@ from django.conf import settings as django_settings
 
 DEFAULTS: dict[str, Any] = {
     "PROVIDER": "django_flashcall.providers.TelefonIPProvider",
+    # In order of preference (SPEC §8); None: [PROVIDER]. E020-E023 check it.
+    "PROVIDERS": None,
     "API_TOKEN": "",
     "API_URL": "https://api.telefon-ip.ru/api/v1/authcalls/",
     "TIMEOUT": (3.05, 15),
@@ -43,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_ALIAS": "default",
     "LOW_BALANCE": 50.0,  # admin warns below this provider balance
     "BROWSABLE_API": None,  # DRF's HTML pages for the API; None follows DEBUG
+    # {"79000000000": "1234"}: no call, a fixed code (SPEC §8); E022, W020.
+    "TEST_NUMBERS": {},
 }
 
 
@@ -134,6 +138,10 @@ class Settings:
         return self._get("PROVIDER")
 
     @property
+    def PROVIDERS(self) -> list[Any] | None:
+        return self._get("PROVIDERS")
+
+    @property
     def API_TOKEN(self) -> str:
         return self._get("API_TOKEN")
 
@@ -220,6 +228,10 @@ class Settings:
     @property
     def LOW_BALANCE(self) -> Any:
         return self._get("LOW_BALANCE")
+
+    @property
+    def TEST_NUMBERS(self) -> dict[str, str]:
+        return self._get("TEST_NUMBERS")
 
     @property
     def BROWSABLE_API(self) -> bool | None:

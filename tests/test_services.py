@@ -737,7 +737,9 @@ def test_a_placed_call_survives_the_cache_dying_after_it(scripted, monkeypatch):
         request_code(phone(1))
     scripted.failure = None
 
-    def dead() -> None:  # ...and the cache dies right after the call is placed
+    def dead(
+        name: str | None = None,
+    ) -> None:  # ...and the cache dies right after the call is placed
         raise CacheUnavailable("cache delete_many() failed (ConnectionError)")
 
     monkeypatch.setattr("django_flashcall.internal.breaker.record_success", dead)

@@ -105,10 +105,12 @@ class SMSRuProvider(BaseProvider):
     @staticmethod
     def _refusal(body: dict[str, Any]) -> ProviderError:
         raw = body.get("status_code")
-        try:
-            code = int(raw) if not isinstance(raw, bool) else None
-        except (TypeError, ValueError):
-            code = None
+        code: int | None = None
+        if isinstance(raw, int | str) and not isinstance(raw, bool):
+            try:
+                code = int(raw)
+            except ValueError:
+                code = None
         text = body.get("status_text")
         detail = f"sms.ru {code}: {text if isinstance(text, str) else ''}"[:200]
         if code in BAD_CREDENTIALS:

@@ -1,25 +1,28 @@
-"""Requesting a call: the limits, the reservation, the paid call (SPEC §6)."""
+"""Requesting a call: the limits, the reservation, the paid call (SPEC §6),
+and the test numbers of SPEC §8. The providers are asked by
+:mod:`.placement` (order, failover)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest
 
 from .. import signals
 from ..conf import flashcall_settings
-from ..exceptions import FlashCallError, InvalidPhone, ProviderUnavailable, RateLimited
+from ..exceptions import ProviderUnavailable, RateLimited
 from ..internal import breaker, limits
-from ..internal.cache import CacheUnavailable, quietly
+from ..internal.cache import CacheUnavailable
 from ..internal.clock import now
 from ..internal.codes import hash_code
 from ..models import CallAttempt, Channel, Reason, Status
 from ..phone import normalize
-from ..providers import InvalidPhoneForProvider, ProviderError, get_provider
+from ..providers import get_providers
 from .common import client_fields, logger, refuse, send_signal
+from .placement import CACHE_RETRY, call_providers
 
-CACHE_RETRY = 30  # seconds a client is told to wait while the cache is down
+__all__ = ["CACHE_RETRY", "place_call", "request_code", "test_code"]
 
 
 def request_code(
@@ -31,6 +34,15 @@ def request_code(
     :func:`place_call` does.
     """
     return place_call(phone, request=request, sms_fallback=sms_fallback)[0]
+
+
+def test_code(stored: str) -> str | None:
+    """The fixed code of a ``FLASHCALL_TEST_NUMBERS`` phone, else None."""
+    numbers = flashcall_settings.TEST_NUMBERS
+    if not numbers or not isinstance(numbers, dict):
+        return None
+    code = numbers.get(stored)
+    return code if isinstance(code, str) and len(code) == 4 and code.isdigit() else None
 
 
 def place_call(
@@ -61,16 +73,18 @@ def place_call(
         **client_fields(request),
     }
     refused = {**fields, "status": Status.REFUSED, "channel": Channel.NONE}
-
-    def breaker_refusal(wait: int) -> None:
-        error = ProviderUnavailable(retry_after=wait, reason=Reason.BREAKER_OPEN)
-        refuse({**refused, "reason": Reason.BREAKER_OPEN}, error, request)
-
+    fixed = test_code(stored)
+    if fixed is not None:
+        return _test_number(fields, refused, fixed, at, request), fixed
+    providers = get_providers()
     try:
-        # Fail fast while the breaker is open, before touching the database...
-        wait, clean = breaker.peek()
-        if wait:
-            breaker_refusal(wait)
+        # Fail fast when every provider's breaker is open, before touching
+        # the database. A half-open one takes its probe only when it is asked.
+        states = breaker.peek_all([p.name for p in providers])
+        if all(wait for wait, _ in states):
+            wait = min(wait for wait, _ in states)
+            error = ProviderUnavailable(retry_after=wait, reason=Reason.BREAKER_OPEN)
+            refuse({**refused, "reason": Reason.BREAKER_OPEN}, error, request)
         with limits.phone_lock(stored):
             state = limits.phone_state(stored, at)
             refusal = limits.refusal_for_phone(state, at)
@@ -79,12 +93,6 @@ def place_call(
                 raise RateLimited(retry_after=retry_after, reason=reason)
             with limits.site_lock():
                 limits.check_budget(at)
-                # ...but take the half-open breaker's single probe only now,
-                # when the call will really be placed: a probe refused by a
-                # limit above would hold the slot and test nothing.
-                wait = 0 if clean else breaker.check()
-                if wait:
-                    breaker_refusal(wait)
                 # The row goes in before the call: it is the budget's
                 # reservation, it holds the phone's cooldown while the call
                 # is in flight, and it survives a process that dies mid-call.
@@ -98,58 +106,34 @@ def place_call(
         logger.error("Flash call refused: %s", exc)
         down = ProviderUnavailable(retry_after=CACHE_RETRY, reason=Reason.CACHE_DOWN)
         refuse({**refused, "reason": Reason.CACHE_DOWN}, down, request)
-    return _place_call(attempt, state.pending, request, clean)
+    return call_providers(attempt, state.pending, request, providers, states)
 
 
-def _place_call(
-    attempt: CallAttempt, pending: int, request: Any, clean: bool
-) -> tuple[CallAttempt, str]:
-    failure: ProviderError | None = None
+def _test_number(
+    fields: dict[str, Any], refused: dict[str, Any], code: str, at: datetime, request: Any
+) -> CallAttempt:
+    """A ``FLASHCALL_TEST_NUMBERS`` phone: every per-phone rule, no provider,
+    no breaker, no budget (nothing is spent), the fixed code."""
     try:
-        result = get_provider().send(attempt.phone, sms_fallback=attempt.sms_fallback)
-    except ProviderError as exc:
-        failure = exc
-    except Exception as exc:  # noqa: BLE001  a provider's bug is still a provider failure
-        # Only the type is kept: a third-party exception's text may hold a URL
-        # with the token, and so may its traceback.
-        failure = ProviderError(Reason.BAD_RESPONSE, f"the provider raised {type(exc).__name__}")
-    if failure is not None:
-        _provider_failed(attempt, failure, request)
-    if not clean:
-        quietly(breaker.record_success)
-    if pending:
-        # One live code per phone: a new call supersedes the previous one.
-        CallAttempt.objects.filter(
-            phone=attempt.phone, status=Status.PENDING, created_at__lt=attempt.created_at
-        ).update(status=Status.EXPIRED)
-    attempt.status = Status.PENDING
-    attempt.channel = result.channel
-    attempt.code_hash = hash_code(attempt.public_id, result.code)
-    attempt.provider_id = result.provider_id
-    attempt.expires_at = attempt.created_at + timedelta(seconds=flashcall_settings.CODE_TTL)
-    attempt.save(update_fields=["status", "channel", "code_hash", "provider_id", "expires_at"])
+        with limits.phone_lock(fields["phone"]):
+            state = limits.phone_state(fields["phone"], at)
+            refusal = limits.refusal_for_phone(state, at)
+            if refusal is not None:
+                reason, retry_after = refusal
+                raise RateLimited(retry_after=retry_after, reason=reason)
+            if state.pending:
+                CallAttempt.objects.filter(
+                    phone=fields["phone"], status=Status.PENDING, created_at__lt=at
+                ).update(status=Status.EXPIRED)
+            attempt = CallAttempt(**fields, status=Status.PENDING, channel=Channel.TEST)
+            attempt.code_hash = hash_code(attempt.public_id, code)
+            attempt.expires_at = at + timedelta(seconds=flashcall_settings.CODE_TTL)
+            attempt.save()
+    except RateLimited as error:
+        refuse({**refused, "reason": error.reason}, error, request)
+    except CacheUnavailable as exc:
+        logger.error("Flash call refused: %s", exc)
+        down = ProviderUnavailable(retry_after=CACHE_RETRY, reason=Reason.CACHE_DOWN)
+        refuse({**refused, "reason": Reason.CACHE_DOWN}, down, request)
     send_signal(signals.code_requested, CallAttempt, attempt=attempt, request=request)
-    return attempt, result.code
-
-
-def _provider_failed(attempt: CallAttempt, failure: ProviderError, request: Any) -> None:
-    """Record the failure on the attempt, feed the breaker, raise the error."""
-    quietly(breaker.record_failure if failure.trips_breaker else breaker.release_probe)
-    if failure.reason == Reason.UNAUTHORIZED:
-        logger.error("The provider rejected FLASHCALL_API_TOKEN: %s", failure.message)
-    elif isinstance(failure, InvalidPhoneForProvider):
-        # Every phone that gets here has the documented 89XXXXXXXXX form: a
-        # format refusal more likely means the request itself is wrong.
-        logger.error("The provider refused the format of a valid phone: %s", failure.message)
-    else:
-        logger.warning("Flash call to %s failed: %s", attempt.phone[:4] + "…", failure.message)
-    attempt.status, attempt.reason = Status.FAILED, failure.reason
-    attempt.error = failure.message[:255]
-    attempt.save(update_fields=["status", "reason", "error"])
-    error: FlashCallError = (
-        InvalidPhone(reason=Reason.REJECTED)
-        if isinstance(failure, InvalidPhoneForProvider)
-        else ProviderUnavailable(reason=failure.reason)
-    )
-    send_signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
-    raise error
+    return attempt

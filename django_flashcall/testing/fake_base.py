@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = ["COMMON_FAULTS", "FakeCall", "FakeRequest", "LoopbackFake"]
@@ -173,7 +173,7 @@ class LoopbackFake:
         """The provider's ``url`` option pointing at this fake."""
         return self.base_url + self.url_path
 
-    def start(self) -> LoopbackFake:
+    def start(self) -> Self:
         if self._server is None and self._placeholder is None:
             self._listen()
         return self
@@ -184,7 +184,7 @@ class LoopbackFake:
             self._placeholder.close()
             self._placeholder = None
 
-    def __enter__(self) -> LoopbackFake:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -68,7 +68,7 @@ class FakeSMSRu(LoopbackFake):
         minute_limit: int = 1,
         **kwargs: Any,
     ) -> None:
-        self._defaults = {
+        self._defaults: dict[str, Any] = {
             "api_id": api_id,
             "balance": Decimal(str(balance)),
             "cost": Decimal(str(cost)),

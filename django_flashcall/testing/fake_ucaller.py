@@ -79,7 +79,7 @@ class FakeUCaller(LoopbackFake):
         repeat_wait: float = 15.0,
         **kwargs: Any,
     ) -> None:
-        self._defaults = {
+        self._defaults: dict[str, Any] = {
             "service_id": service_id,
             "secret_key": secret_key,
             "balance": Decimal(str(balance)),
