@@ -140,6 +140,24 @@ def test_production_like_settings_from_the_environment(tmp_path):
 # --------------------------------------------------------------------------- manage.py
 
 
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "a-production-secret-from-the-environment-0123456789-abcdefghijklmn",
+    "ALLOWED_HOSTS": "demo.example.com",
+    "REDIS_URL": "redis://cache.internal:6379/1",
+    "FLASHCALL_PROVIDER": "django_flashcall.providers.TelefonIPProvider",
+    "FLASHCALL_API_TOKEN": "tok-123",
+}
+
+
+def test_check_deploy_is_clean_for_production_settings(tmp_path):
+    """``manage.py check --deploy`` with the settings a production run has:
+    no error (drf_spectacular.E001 was one) and no warning."""
+    result = run(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
 def test_check_passes(tmp_path):
     result = run(tmp_path, "check", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -8,6 +8,9 @@ caller on the code page. Environment variables switch it to a real setup:
 ``DEBUG``                       ``1`` (default) or ``0``
 ``SECRET_KEY``                  required when ``DEBUG=0``
 ``ALLOWED_HOSTS``               comma-separated (default: localhost only)
+``SECURE_SSL_REDIRECT``         with ``DEBUG=0``: ``1`` (default) redirects to HTTPS
+``SECURE_HSTS_SECONDS``         with ``DEBUG=0``: HSTS max-age (default 3600)
+``SECURE_PROXY_SSL_HEADER``     ``1`` behind a proxy that ends TLS (X-Forwarded-Proto)
 ``FLASHCALL_EXAMPLE_DB``        ``postgres``: PostgreSQL from ``PGHOST``, ``PGPORT``,
                                 ``PGDATABASE``, ``PGUSER``, ``PGPASSWORD``; otherwise
                                 SQLite at ``FLASHCALL_EXAMPLE_SQLITE`` (``db.sqlite3``)
@@ -71,6 +74,9 @@ except ImportError:  # pragma: no cover
     pass
 else:
     INSTALLED_APPS.append("drf_spectacular")
+    # drf-spectacular's schema class for the site's own DRF views too (its
+    # check E001 generates a schema of every view).
+    REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -170,6 +176,16 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+    # HTTPS only, so `manage.py check --deploy` is clean. Behind a proxy that
+    # ends TLS, set SECURE_PROXY_SSL_HEADER=1 and have it send X-Forwarded-Proto.
+    SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", True)
+    # A short max-age by default limits the cost of a mistake; browsers'
+    # preload lists take a site only from a year on, so raise it with care.
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", True)
+    if env_flag("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # django-flashcall
 FLASHCALL_PROVIDER = os.environ.get(

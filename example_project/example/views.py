@@ -3,7 +3,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    schema,
+)
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @api_view(["GET"])
 @authentication_classes([TokenAuthentication, SessionAuthentication])
 @permission_classes([IsAuthenticated])
+@schema(None)  # a demo helper, not part of any published schema
 def me(request: Request) -> Response:
     """``GET api/me/``: who the API client is, by the session or the token
     that ``api/flashcall/confirm/`` gave it (README, "API by example")."""
