@@ -90,7 +90,9 @@ def chromium_browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleServer]:
     with ExampleServer(
-        tmp_path_factory.mktemp("example-site"), FLASHCALL_RESEND_COOLDOWN=str(COOLDOWN)
+        tmp_path_factory.mktemp("example-site"),
+        FLASHCALL_RESEND_COOLDOWN=str(COOLDOWN),
+        FLASHCALL_RATELIMIT_REQUEST="30/h",  # the IP lock-out has its own server below
     ) as running:
         yield running
 
@@ -199,6 +201,16 @@ def test_english_login_flow(tab_factory):
     assert re.fullmatch(r"0:0\d", countdown.inner_text())
     tab.shot("03-confirm")
 
+    # Too few digits and Enter: the page says what it wants (no browser
+    # "Please match the requested format."), and it costs no attempt.
+    page.locator("#id_code").fill("12")
+    with page.expect_navigation(url=re.compile(r"/accounts/phone/confirm/")):
+        page.locator("#id_code").press("Enter")
+    assert page.locator("#id_code_error").inner_text() == (
+        "Type the 4 digits: the last 4 digits of the calling number."
+    )
+    tab.shot("03b-short-code")
+
     type_code(tab, wrong(code), re.compile(r"/accounts/phone/confirm/"))
     error = page.locator("#id_code_error")
     assert "The code is wrong." in error.inner_text()
@@ -211,6 +223,13 @@ def test_english_login_flow(tab_factory):
     assert page.locator("h1").inner_text() == "Your profile"
     assert page.locator("[data-profile-phone]").inner_text() == "+7 912 000-00-01"
     tab.shot("05-profile")
+
+    # Logged in with a verified phone, the phone page says so.
+    tab.goto("/accounts/phone/")
+    assert page.locator("h1").inner_text() == "You are logged in"
+    assert "+7 912 000-00-01 is verified" in page.locator("#fc-own-phone").inner_text()
+    tab.shot("05b-logged-in-phone-page")
+    tab.goto("/profile/")
 
     with page.expect_navigation():
         page.locator("#logout-button").click()
@@ -237,9 +256,13 @@ def test_call_me_again_after_the_countdown(tab_factory):
     second = digits(page.locator("[data-sandbox-caller]").inner_text())[-4:]
     assert page.locator("#fc-resend").is_disabled()
     tab.shot("07-called-again")
-    if second != first:
+    if second != first:  # the old code: named as such, not read as a typo
         type_code(tab, first, re.compile(r"/accounts/phone/confirm/"))
-        assert "The code is wrong." in page.locator("#id_code_error").inner_text()
+        assert page.locator("#id_code_error").inner_text() == (
+            "That is the code of an earlier call: a newer call replaced it. "
+            "Type the last 4 digits of the latest call. 2 attempts left."
+        )
+        tab.shot("07b-replaced-code")
     type_code(tab, second, re.compile(r"/profile/$"))
     assert page.locator("[data-profile-phone]").inner_text() == "+7 912 000-00-02"
     assert tab.errors == []
@@ -257,6 +280,8 @@ def test_russian_locale_on_a_phone_screen(tab_factory):
     tab.goto("/")
     assert page.locator("h1").inner_text() == "Вход по номеру телефона через звонок-сброс"
     assert page.locator("html").get_attribute("lang") == "ru"
+    # Each language by its own name, not "Английский".
+    assert page.locator("#site-language option").all_inner_texts() == ["English", "Русский"]
     with page.expect_navigation():
         page.locator("#login-link").click()
     assert page.locator("h1").inner_text() == "Вход по номеру телефона"
@@ -286,18 +311,133 @@ def test_russian_locale_on_a_phone_screen(tab_factory):
     assert tab.errors == []
 
 
+def test_second_tab_points_back_to_the_waiting_code(tab_factory):
+    """One call, then a new tab with the same phone: not "Too many requests",
+    but "a call is on its way", with a link to the code page still waiting."""
+    tab = tab_factory(locale="en-US")
+    page = tab.page
+    tab.goto("/accounts/phone/")
+    code = request_call(tab, "+7 912 000-00-06", "Call me")
+    second = tab.context.new_page()  # same browser, same session
+    second.goto(tab.server.url + "/accounts/phone/")
+    second.fill("#id_phone", "8 912 000 00 06")
+    with second.expect_navigation(url=re.compile(r"/accounts/phone/$")):
+        second.get_by_role("button", name="Call me").click()
+    alert = second.locator("#fc-errors").inner_text()
+    assert "A call to this number is on its way." in alert
+    assert "You can ask for another call in" in alert
+    assert "Too many" not in alert
+    link = second.locator("#fc-code-link")
+    assert link.inner_text() == "Enter the code of the call to +7 912 000-00-06"
+    second.screenshot(path=str(tab.artifacts / "15-second-tab.png"), full_page=True)
+    with second.expect_navigation(url=re.compile(r"/accounts/phone/confirm/")):
+        link.click()
+    caller = second.locator("[data-sandbox-caller]").inner_text()
+    assert digits(caller)[-4:] == code  # the same call, not a new one
+    with second.expect_navigation(url=re.compile(r"/profile/$")):
+        second.locator("#id_code").press_sequentially(code, delay=40)
+    assert page.url.endswith("/accounts/phone/confirm/")
+    assert tab.errors == []
+
+
+@pytest.fixture(scope="module")
+def tight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleServer]:
+    """The demo as shipped (60 s cooldown, 3 calls a day), with a small IP budget."""
+    with ExampleServer(
+        tmp_path_factory.mktemp("tight-site"), FLASHCALL_RATELIMIT_REQUEST="5/h"
+    ) as running:
+        running.create_superuser("admin", "demo-password-123")
+        yield running
+
+
+def test_first_hour_walk(chromium_browser, tight_server, artifacts):
+    """Invalid submits are free; staff unlock lifts a cooldown; the IP lock-out
+    says what to do (0.1: every submit counted, and "Too many requests")."""
+    visitor = Tab(chromium_browser, tight_server, artifacts, locale="en-US")
+    staff = Tab(chromium_browser, tight_server, artifacts, viewport={"width": 1280, "height": 900})
+    try:
+        page = visitor.page
+        visitor.goto("/accounts/phone/")
+        for junk in ("12345", "+1 202 555 0100", "hello", "8 800 555 35 35", "7912") * 3:
+            page.fill("#id_phone", junk)
+            with page.expect_navigation():
+                page.get_by_role("button", name="Call me").click()
+            assert "Enter a Russian mobile number" in page.locator("#id_phone_error").inner_text()
+            assert page.locator("#id_phone_helptext").count() == 0  # said once, not twice
+        visitor.shot("16-invalid-phone")
+        request_call(visitor, "+7 912 000-00-11", "Call me")  # IP budget: 1 of 5
+
+        other = Browserless(tight_server.url)
+
+        def ask(phone: str) -> tuple[int, str]:
+            _, _, form = other.request("/accounts/phone/")
+            status, location, body = other.request(
+                "/accounts/phone/", {"csrfmiddlewaretoken": other.csrf(form), "phone": phone}
+            )
+            return status, location or body
+
+        status, body = ask("+79120000011")  # 2 of 5: refused by the cooldown
+        assert status == 200 and "A call to this number is on its way." in body
+
+        staff.goto("/admin/login/?next=/admin/")
+        staff.page.fill("#id_username", "admin")
+        staff.page.fill("#id_password", "demo-password-123")
+        with staff.page.expect_navigation(url=re.compile(r"/admin/$")):
+            staff.page.locator("input[type=submit]").click()
+        staff.goto("/admin/django_flashcall/callattempt/?q=%2B79120000011")
+        staff.page.locator("#action-toggle").check()
+        staff.page.select_option("select[name=action]", "unlock_phones")
+        with staff.page.expect_navigation():
+            staff.page.locator("button[name=index]").click()
+        assert "1 phone unlocked: it can get a new call now." in (
+            staff.page.locator(".messagelist").inner_text()
+        )
+        staff.shot("17-admin-unlocked")
+        # Within the minute's cooldown, the phone gets its call: 3 of 5.
+        assert ask("+79120000011") == (302, "/accounts/phone/confirm/")
+
+        assert ask("+79120000012")[0] == 302  # 4 of 5
+        assert ask("+79120000013")[0] == 302  # 5 of 5
+        visitor.goto("/accounts/phone/")
+        page.fill("#id_phone", "+7 912 000-00-14")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Call me").click()
+        alert = page.locator("#fc-errors").inner_text()
+        assert "Too many calls were requested from your network (IP address)." in alert
+        assert "You can try again in" in alert
+        assert "If a call has already reached you, you do not need another one:" in alert
+        assert page.locator("#fc-code-link").inner_text() == (
+            "Enter the code of the call to +7 912 000-00-11"
+        )
+        assert 'FLASHCALL_RATELIMIT_REQUEST = "5/h" per IP address' in alert  # DEBUG
+        visitor.shot("18-ip-limit")
+        assert visitor.errors == [] and staff.errors == []
+    finally:
+        visitor.close()
+        staff.close()
+
+
 def test_admin_monitoring_screenshot(tab_factory, server):
     """Runs last: the flows above left attempts for the monitoring page to show."""
     server.create_superuser("admin", "demo-password-123")
     # A little more traffic for the picture: a call refused by the resend cooldown.
-    # (All the tests here share one IP budget, FLASHCALL_RATELIMIT_REQUEST = 10/h:
-    # 8 requests so far.)
+    # (All the tests here share one IP budget, FLASHCALL_RATELIMIT_REQUEST = 30/h.)
     client = Browserless(server.url)
     for phone in ("+79120000004", "+79120000004", "+79120000005"):
         _, _, page = client.request("/accounts/phone/")
         client.request(
             "/accounts/phone/", {"csrfmiddlewaretoken": client.csrf(page), "phone": phone}
         )
+    # A user who logged in by phone, for the user admin's phone inline.
+    user = Browserless(server.url)
+    _, _, page = user.request("/accounts/phone/")
+    user.request(
+        "/accounts/phone/", {"csrfmiddlewaretoken": user.csrf(page), "phone": "+79120000007"}
+    )
+    _, _, page = user.request("/accounts/phone/confirm/")
+    caller = re.search(r"data-sandbox-caller>([^<]+)<", page).group(1)
+    data = {"csrfmiddlewaretoken": user.csrf(page), "code": digits(caller)[-4:]}
+    assert user.request("/accounts/phone/confirm/", data)[0] == 302
     tab = tab_factory(locale="en-US", viewport={"width": 1280, "height": 900})
     page = tab.page
     tab.goto("/admin/login/?next=/admin/")
@@ -307,9 +447,41 @@ def test_admin_monitoring_screenshot(tab_factory, server):
         page.locator("input[type=submit]").click()
     tab.shot("13-admin-index")
 
+    # The attempt list at 1280 px: every column inside the box, phones whole
+    # for a superuser and on one line.
+    tab.goto("/admin/django_flashcall/callattempt/")
+    fits = page.evaluate(
+        "document.querySelector('#result_list').getBoundingClientRect().right"
+        " <= document.querySelector('.results').getBoundingClientRect().right + 1"
+    )
+    assert fits, "the attempt list is wider than its box"
+    phones = page.locator("#result_list tbody th span")
+    assert "+7 912 000-00-04" in phones.all_inner_texts()
+    lines = page.evaluate(
+        "[...document.querySelectorAll('#result_list tbody th span')]"
+        ".map(s => s.getClientRects().length)"
+    )
+    assert set(lines) == {1}, "a phone number wraps"
+    tab.shot("13b-admin-attempts")
+
+    # The user admin: the verified phone, read-only, no "Add another".
+    tab.goto("/admin/django_flashcall/phonenumber/?q=79120000007")
+    with page.expect_navigation():
+        page.get_by_role("link", name="79120000007", exact=True).click()
+    inline = page.locator("#flashcall_phones-group")
+    assert "+7 912 000-00-07" in inline.inner_text()
+    assert inline.locator("input[name$='-phone']").count() == 0
+    assert "Add another" not in inline.inner_text()
+    tab.shot("13c-admin-user-phone")
+
     response = tab.goto(MONITOR)
     assert response is not None and response.status == 200
     page.wait_for_load_state("networkidle")
+    assert "\u00a0₽" in page.locator("#content-main").inner_text()
+    widths = page.evaluate(
+        "[...document.querySelectorAll('.flashcall-grid .module')].map(m => m.offsetWidth)"
+    )
+    assert min(widths) >= 250, widths  # no narrow "Provider errors" box
     tab.shot("14-admin-monitoring")
     if os.environ.get("FLASHCALL_UPDATE_DOCS"):  # refresh the README's picture
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)

@@ -149,10 +149,8 @@ class CallAttemptAdmin(AttemptColumns, PhoneSearchMixin, admin.ModelAdmin):
         )
 
     @admin.action(
-        description=_(
-            "Unlock the phones of the selected attempts "
-            "(lift their wrong-code lock, cooldown and daily limit)"
-        ),
+        # Short: the action menu is as wide as its longest entry.
+        description=_("Unlock the phones of the selected attempts (lift all phone limits)"),
         permissions=["change"],
     )
     def unlock_phones(self, request: HttpRequest, queryset: QuerySet) -> None:

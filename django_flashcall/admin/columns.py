@@ -3,7 +3,8 @@
 At 1280 px the admin's navigation and filter sidebars leave the list about
 630 px: nine plain columns did not fit (CLIENT IP and CREATED were cut off).
 Status and reason share a cell, delivery and price share one, the date is
-short, and no cell wraps a phone number at its hyphens.
+short, headers may wrap (change_list.html), and no cell wraps a phone number
+at its hyphens.
 """
 
 from __future__ import annotations
@@ -69,4 +70,4 @@ class AttemptColumns:
     @admin.display(description=_("created"), ordering="created_at")
     def created_column(self, obj: CallAttempt) -> SafeString:
         when = timezone.localtime(obj.created_at)
-        return format_html(_NOWRAP, date_format(when, "Y-m-d H:i:s"))
+        return format_html(_NOWRAP, date_format(when, "Y-m-d H:i"))

@@ -23,6 +23,7 @@ caller on the code page. Environment variables switch it to a real setup:
 ``FLASHCALL_SMS_FALLBACK``      ``1`` to offer the SMS fallback
 ``FLASHCALL_RESEND_COOLDOWN``   seconds before "call me again" (default 60)
 ``FLASHCALL_LOGIN``             ``token`` for the API's token mode (default ``session``)
+``FLASHCALL_RATELIMIT_REQUEST`` calls per IP address (default ``10/h``)
 =============================== =======================================================
 """
 
@@ -196,6 +197,8 @@ if os.environ.get("FLASHCALL_API_URL"):
     FLASHCALL_API_URL = os.environ["FLASHCALL_API_URL"]
 FLASHCALL_SMS_FALLBACK = env_flag("FLASHCALL_SMS_FALLBACK", False)
 FLASHCALL_RESEND_COOLDOWN = int(os.environ.get("FLASHCALL_RESEND_COOLDOWN") or 60)
+# Calls one IP address may ask for (django-ratelimit's rate, e.g. "30/h").
+FLASHCALL_RATELIMIT_REQUEST = os.environ.get("FLASHCALL_RATELIMIT_REQUEST") or "10/h"
 # "session" (browsers) or "token" (native apps: confirm answers a DRF token).
 FLASHCALL_LOGIN = os.environ.get("FLASHCALL_LOGIN") or "session"
 
