@@ -111,7 +111,7 @@ def test_login_refused_by_the_cooldown_places_no_second_call(client, outbox):
     assert len(outbox) == 1
     refused = CallAttempt.objects.get(status=Status.REFUSED)
     assert refused.reason == Reason.COOLDOWN
-    assert any("Too many" in m for m in messages_of(response))
+    assert any("A call to this number is on its way." in m for m in messages_of(response))
 
 
 def test_a_code_past_flashcall_ttl_is_refused_though_allauth_would_accept_it(
