@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("allauth")
 
 from tests.conftest import on_postgres  # noqa: E402
-from tests.test_docs import ROOT, snippets  # noqa: E402
+from tests.test_docs import ROOT, pages, snippets  # noqa: E402
 
 PAGE = "howto/integrations.rst"
 
@@ -94,3 +94,24 @@ def test_the_allauth_guide_works_on_an_existing_allauth_site(tmp_path):
     assert "GUIDE OK" in result.stdout, result.stdout + result.stderr
     # The line the guide tells the reader to look for.
     assert "Sandbox call to +7 924 450-10-03 from +7 " in result.stderr
+
+
+def test_every_contrib_dotted_path_in_the_docs_imports():
+    """``django_flashcall.contrib.x.y`` in the docs and README names something real."""
+    import re
+    from importlib import import_module
+
+    from django.utils.module_loading import import_string
+
+    texts = [*pages().values(), (ROOT / "README.rst").read_text(encoding="utf-8")]
+    paths = {
+        path
+        for text in texts
+        for path in re.findall(r"(?:``|\")(django_flashcall\.contrib(?:\.\w+)+)(?:``|\")", text)
+    }
+    assert len(paths) >= 5, paths
+    for path in sorted(paths):
+        try:
+            import_module(path)
+        except ImportError:
+            import_string(path)
