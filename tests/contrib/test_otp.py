@@ -14,6 +14,7 @@ from django_otp.models import GenerateNotAllowed, VerifyNotAllowed  # noqa: E402
 
 from django_flashcall.conf import flashcall_settings  # noqa: E402
 from django_flashcall.contrib.otp.models import FlashCallDevice  # noqa: E402
+from django_flashcall.exceptions import LIMIT_DETAILS  # noqa: E402
 from django_flashcall.models import CallAttempt, Reason, Status  # noqa: E402
 from tests.helpers import PHONE, code_for, scrub, wrong  # noqa: E402
 
@@ -89,7 +90,7 @@ def test_the_cooldown_refuses_a_second_call(device, outbox, clock):
     assert info["reason"] == GenerateNotAllowed.COOLDOWN_DURATION_PENDING
     assert info["retry_after"] == 60
     message = device.generate_challenge()
-    assert "60 seconds" in message
+    assert message == str(LIMIT_DETAILS["cooldown"])
     assert len(outbox) == 1
     clock.advance(61)
     assert device.generate_is_allowed() == (True, None)
@@ -115,7 +116,7 @@ def test_a_refusal_is_recorded_and_returned_as_the_message(device, outbox, setti
     message = device.generate_challenge()
     assert outbox == []
     assert CallAttempt.objects.get().reason == Reason.BUDGET
-    assert message == "The site has placed as many calls as it can for now."
+    assert message == str(LIMIT_DETAILS["daily_budget"])
     device.refresh_from_db()
     assert device.attempt_id is None
 

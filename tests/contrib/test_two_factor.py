@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from two_factor.plugins.registry import registry  # noqa: E402
 
 from django_flashcall.contrib.otp.models import FlashCallDevice  # noqa: E402
+from django_flashcall.exceptions import LIMIT_DETAILS  # noqa: E402
 from django_flashcall.models import CallAttempt, Status  # noqa: E402
 from tests.helpers import PHONE, code_for, wrong  # noqa: E402
 
@@ -109,5 +110,5 @@ def test_login_during_the_cooldown_says_so_and_places_no_call(client, outbox):
     response = step(
         client, LOGIN, "login_view", "auth", {"username": "gil", "password": "pw-gil-1"}
     )
-    assert "cannot be placed yet" in response.content.decode()
+    assert str(LIMIT_DETAILS["cooldown"]) in response.content.decode()
     assert len(outbox) == 1

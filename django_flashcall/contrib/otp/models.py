@@ -21,7 +21,7 @@ from django_otp.models import Device, GenerateNotAllowed, TimestampMixin, Verify
 
 from ... import services
 from ...conf import flashcall_settings
-from ...exceptions import FlashCallError
+from ...exceptions import FlashCallError, RateLimited
 from ...internal import limits
 from ...internal.clock import now
 from ...models import CallAttempt, Reason, Status
@@ -82,10 +82,8 @@ class FlashCallDevice(TimestampMixin, Device):
             "reason": reason,
             "next_generation_at": at + timedelta(seconds=retry_after),
             "retry_after": retry_after,
-            "error_message": gettext(
-                "A call cannot be placed yet. Try again in %(seconds)d seconds."
-            )
-            % {"seconds": retry_after},
+            # What the services would answer: the same sentence as the pages'.
+            "error_message": str(RateLimited(retry_after=retry_after, reason=reason).detail),
         }
         if reason == Reason.COOLDOWN:
             info["reason"] = GenerateNotAllowed.COOLDOWN_DURATION_PENDING
