@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
-from django.db.models import Q
 from django.utils.crypto import salted_hmac
 
 from ..exceptions import InvalidRequest
@@ -37,19 +37,19 @@ def parse_code(value: object) -> str | None:
     return None
 
 
-def locate(phone: str | None, attempt_id: object) -> Q:
-    """The filter for the attempt a confirm aims at: by id (and phone, if
-    both are given) or by phone; ``InvalidRequest`` if neither is usable."""
+def locate(phone: str | None, attempt_id: object) -> dict[str, Any]:
+    """Which attempt a confirm aims at, as field lookups: by id (and phone,
+    if both are given) or by phone; ``InvalidRequest`` if neither is usable."""
     if attempt_id is not None:
         public_id = None
         if isinstance(attempt_id, str) and _UUID.fullmatch(attempt_id.strip()):
             public_id = uuid.UUID(attempt_id.strip())
         if public_id is None:
             raise InvalidRequest(reason="attempt_id")
-        where = Q(public_id=public_id)
+        where: dict[str, Any] = {"public_id": public_id}
         if phone is not None:
-            where &= Q(phone=normalize(phone))
+            where["phone"] = normalize(phone)
         return where
     if phone is None:
         raise InvalidRequest(reason="missing phone")
-    return Q(phone=normalize(phone))
+    return {"phone": normalize(phone)}

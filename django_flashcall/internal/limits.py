@@ -31,6 +31,7 @@ from ..conf import flashcall_settings
 from ..exceptions import RateLimited
 from ..models import CALLED, NOT_PLACED, CallAttempt, Channel, Reason, Status, called_q
 from .cache import GuardedCache, quietly, shared_cache
+from .prepared import PreparedSelect
 
 DAY = timedelta(days=1)
 RESETS = (Status.VERIFIED, Status.UNLOCKED)
@@ -61,6 +62,22 @@ class PhoneState:
     failing: list[tuple[int, str, int]] = field(default_factory=list)
 
 
+# Run on every request and again on every confirm: compiled once (prepared.py).
+_PHONE_ROWS = PreparedSelect(
+    lambda phone, since: (
+        CallAttempt.objects.filter(called_q() | Q(status__in=RESETS))
+        .filter(phone=phone, created_at__gte=since)
+        .order_by()
+        .values_list(
+            "status", "reason", "created_at", "checks_used", "expires_at", "verified_at", "pk"
+        )
+    ),
+    CallAttempt,
+    phone="phone",
+    since="created_at",
+)
+
+
 def phone_state(phone: str, at: datetime) -> PhoneState:
     """Everything the limits need about ``phone``, from one plain query.
 
@@ -69,14 +86,7 @@ def phone_state(phone: str, at: datetime) -> PhoneState:
     subqueries, which costs the database and the ORM several times more.
     """
     since = at - DAY
-    rows = list(
-        CallAttempt.objects.filter(called_q() | Q(status__in=RESETS))
-        .filter(phone=phone, created_at__gte=since)
-        .order_by()
-        .values_list(
-            "status", "reason", "created_at", "checks_used", "expires_at", "verified_at", "pk"
-        )
-    )
+    rows = _PHONE_ROWS.rows(phone=phone, since=since)
     # A staff unlock lifts the cooldown and the daily limit too: calls before
     # the newest marker stop counting for the phone (the site budget still
     # counts them). (created_at, pk) orders a call made in the marker's second.

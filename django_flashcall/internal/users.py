@@ -6,6 +6,7 @@ field on a custom user model named by ``FLASHCALL_USER_PHONE_FIELD``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from ..conf import flashcall_settings
 from ..exceptions import PhoneTaken
 from ..models import PhoneNumber
 from .clock import now
+from .prepared import PreparedSelect, every_column, insert
 
 
 def _field() -> str | None:
@@ -24,11 +26,34 @@ def _field() -> str | None:
 
 def owner_of(phone: str) -> AbstractBaseUser | None:
     """The user whose verified phone is ``phone`` (stored form), if any."""
-    field = _field()
+    return _owner_query(get_user_model(), _field()).instance(phone=phone)
+
+
+@lru_cache(maxsize=8)
+def _owner_query(user_model: Any, field: str | None) -> PreparedSelect:
+    """Every confirm asks this: compiled once per user model and phone field
+    (internal/prepared.py)."""
+    columns = every_column(user_model)
     if field:
-        return get_user_model()._default_manager.filter(**{field: phone}).first()
-    link = PhoneNumber.objects.select_related("user").filter(phone=phone).first()
-    return link.user if link is not None else None
+        # As ``_default_manager.filter(...).first()``: the manager's own
+        # filters apply; the model's ordering, else the primary key's.
+        def build(phone: str) -> Any:
+            users = user_model._default_manager.filter(**{field: phone})
+            return (users if users.ordered else users.order_by("pk")).values_list(*columns)[:1]
+
+        return PreparedSelect(build, user_model, phone=field)
+    # As ``PhoneNumber → user`` (select_related: no manager filters the
+    # user); the phone is unique, so one row at most.
+    related = PhoneNumber._meta.get_field("user").related_query_name()
+    return PreparedSelect(
+        lambda phone: (
+            user_model._base_manager.filter(**{f"{related}__phone": phone})
+            .order_by()
+            .values_list(*columns)[:1]
+        ),
+        user_model,
+        phone=f"{related}__phone",
+    )
 
 
 def phone_of(user: Any) -> str | None:
@@ -82,7 +107,7 @@ def _create(phone: str, username: str) -> AbstractBaseUser:
             **{User.USERNAME_FIELD: username}, password=None, **extra
         )
         if not field:
-            PhoneNumber.objects.create(user=user, phone=phone, verified_at=now())
+            insert(PhoneNumber(user=user, phone=phone, verified_at=now()))
     return user
 
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from .. import signals
 from ..exceptions import FlashCallError
+from ..internal.prepared import insert
 from ..models import CallAttempt
 
 logger = logging.getLogger("django_flashcall")
@@ -39,6 +40,7 @@ def send_signal(signal: Any, sender: Any, **kwargs: Any) -> None:
 
 def refuse(attempt_fields: dict[str, Any], error: FlashCallError, request: Any) -> None:
     """Record a refused or failed request, tell receivers, raise ``error``."""
-    attempt = CallAttempt.objects.create(**attempt_fields)
+    attempt = CallAttempt(**attempt_fields)
+    insert(attempt)
     send_signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
     raise error

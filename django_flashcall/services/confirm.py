@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
@@ -24,6 +24,7 @@ from ..exceptions import (
 from ..internal import limits, users
 from ..internal.clock import now
 from ..internal.codes import hash_code, locate, parse_code
+from ..internal.prepared import PreparedSelect, PreparedUpdate, every_column
 from ..models import CONFIRMABLE, CallAttempt, Reason, Status
 from .common import client_fields, send_signal
 
@@ -66,15 +67,10 @@ def confirm_code(
 
 
 def _confirm_locked(
-    where: Q, raw_code: object, current: Any, create_user: bool
+    where: dict[str, Any], raw_code: object, current: Any, create_user: bool
 ) -> tuple[CallAttempt | None, FlashCallError | None]:
     max_checks = flashcall_settings.MAX_CHECKS
-    attempt = (
-        CallAttempt.objects.select_for_update()
-        .filter(where, status__in=CONFIRMABLE)
-        .order_by("-created_at")
-        .first()
-    )
+    attempt = _NEWEST[tuple(sorted(where))].instance(**where)
     at = now()  # after the lock: a confirm that waited must not use a stale clock
     if attempt is None:
         return None, NoActiveAttempt()
@@ -91,7 +87,7 @@ def _confirm_locked(
     # Expiry before comparison: an expired code is never compared.
     if attempt.status == Status.EXPIRED or attempt.is_expired_at(at):
         if attempt.status != Status.EXPIRED:
-            _update(attempt, status=Status.EXPIRED)
+            _EXPIRE.run(pk=attempt.pk)
         return attempt, CodeExpired()
     code = parse_code(raw_code)
     if code is None:  # cannot be a guess: costs no check
@@ -103,7 +99,7 @@ def _confirm_locked(
             return attempt, error
         # Conditional on PENDING: of N concurrent right codes exactly one wins,
         # even where SELECT ... FOR UPDATE is a no-op (SQLite).
-        if not _update(attempt, status=Status.VERIFIED, verified_at=at, user=user):
+        if not _VERIFY.run(pk=attempt.pk, at=at, user=user.pk if user is not None else None):
             return attempt, NoActiveAttempt()
         attempt.status, attempt.verified_at = Status.VERIFIED, at
         # AUTH_USER_MODEL: the stubs see the test settings' model, users.py
@@ -111,10 +107,9 @@ def _confirm_locked(
         attempt.user = user  # type: ignore[assignment]
         return attempt, None
     used = attempt.checks_used + 1
-    counted = CallAttempt.objects.filter(
-        pk=attempt.pk, status=Status.PENDING, checks_used__lt=max_checks
-    ).update(
-        checks_used=F("checks_used") + 1,
+    counted = _COUNT_CHECK.run(
+        pk=attempt.pk,
+        max_checks=max_checks,
         status=Status.EXHAUSTED if used >= max_checks else Status.PENDING,
     )
     if not counted:
@@ -151,5 +146,50 @@ def _replaced_code(attempt: CallAttempt, code: str) -> bool:
     return any(constant_time_compare(hash_code(pid, code), digest) for pid, digest in earlier)
 
 
-def _update(attempt: CallAttempt, **values: Any) -> int:
-    return CallAttempt.objects.filter(pk=attempt.pk, status=Status.PENDING).update(**values)
+# The statements of every confirm, compiled once (internal/prepared.py).
+
+
+def _lock_newest(**where: Any) -> Any:
+    return (
+        CallAttempt.objects.select_for_update()
+        .filter(status__in=CONFIRMABLE, **where)
+        .order_by("-created_at")
+        .values_list(*every_column(CallAttempt))[:1]
+    )
+
+
+# The newest confirmable attempt, locked: by phone, by id, or by both.
+_NEWEST = {
+    key: PreparedSelect(_lock_newest, CallAttempt, for_write=True, **{k: k for k in key})
+    for key in (("phone",), ("public_id",), ("phone", "public_id"))
+}
+# Conditional on PENDING: of N concurrent changes exactly one wins, even
+# where SELECT ... FOR UPDATE is a no-op (SQLite).
+_EXPIRE = PreparedUpdate(
+    lambda pk: (
+        CallAttempt.objects.filter(pk=pk, status=Status.PENDING),
+        {"status": Status.EXPIRED},
+    ),
+    CallAttempt,
+    pk="pk",
+)
+_VERIFY = PreparedUpdate(
+    lambda pk, at, user: (
+        CallAttempt.objects.filter(pk=pk, status=Status.PENDING),
+        {"status": Status.VERIFIED, "verified_at": at, "user_id": user},
+    ),
+    CallAttempt,
+    pk="pk",
+    at="verified_at",
+    user="user",
+)
+_COUNT_CHECK = PreparedUpdate(
+    lambda pk, max_checks, status: (
+        CallAttempt.objects.filter(pk=pk, status=Status.PENDING, checks_used__lt=max_checks),
+        {"checks_used": F("checks_used") + 1, "status": status},
+    ),
+    CallAttempt,
+    pk="pk",
+    max_checks="checks_used",
+    status="status",
+)

@@ -25,6 +25,7 @@ from ..exceptions import FlashCallError, InvalidPhone, ProviderUnavailable
 from ..internal import breaker
 from ..internal.cache import CacheUnavailable, quietly
 from ..internal.codes import hash_code
+from ..internal.prepared import save_fields
 from ..models import CallAttempt, Channel, Reason, Status
 from ..providers import BaseProvider, InvalidPhoneForProvider, ProviderError, ProviderResult
 from .common import logger, send_signal
@@ -131,7 +132,7 @@ def _placed(
     if result.price is not None:
         attempt.price = result.price
         fields.append("price")
-    attempt.save(update_fields=fields)
+    save_fields(attempt, fields)
     send_signal(signals.code_requested, CallAttempt, attempt=attempt, request=request)
     return attempt
 

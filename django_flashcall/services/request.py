@@ -16,6 +16,7 @@ from ..internal import breaker, limits
 from ..internal.cache import CacheUnavailable
 from ..internal.clock import now
 from ..internal.codes import hash_code
+from ..internal.prepared import insert
 from ..models import CallAttempt, Channel, Reason, Status
 from ..phone import normalize
 from ..providers import get_providers
@@ -96,9 +97,8 @@ def place_call(
                 # The row goes in before the call: it is the budget's
                 # reservation, it holds the phone's cooldown while the call
                 # is in flight, and it survives a process that dies mid-call.
-                attempt = CallAttempt.objects.create(
-                    **fields, status=Status.CALLING, channel=Channel.CALL
-                )
+                attempt = CallAttempt(**fields, status=Status.CALLING, channel=Channel.CALL)
+                insert(attempt)
     except RateLimited as error:
         refuse({**refused, "reason": error.reason}, error, request)
     except CacheUnavailable as exc:
