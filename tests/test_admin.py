@@ -533,7 +533,7 @@ def test_monitor_query_count_does_not_grow_with_rows(admin_client, period):
     assert response.status_code == 200
     assert response.context["summary"].requests > 10
     assert len(large) == len(small), [q["sql"] for q in large]
-    assert len(small) == 5  # session, user, and stats.report()'s three
+    assert len(small) == 6  # session, user, and stats.report()'s four
 
 
 def test_monitor_reuses_a_recent_report(admin_client):

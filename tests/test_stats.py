@@ -164,12 +164,12 @@ def test_top_offenders_by_refusals_and_wrong_codes():
     assert len(stats.report("1d", at=AT, top=1).top_phones) == 1
 
 
-def test_report_is_three_queries():
+def test_report_is_four_queries():
     for status in Status.values:
         make(status=status, checks_used=1)
     with CaptureQueriesContext(connection) as queries:
         stats.report("30d", at=AT)
-    assert len(queries) == 3
+    assert len(queries) == 4  # breakdown, top phones, top IPs, per provider
 
 
 def test_as_dict_is_json():

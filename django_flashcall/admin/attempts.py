@@ -33,7 +33,9 @@ ACTION_LIMIT = 200  # attempts or phones one admin action touches at most
 @admin.register(CallAttempt)
 class CallAttemptAdmin(AttemptColumns, PhoneSearchMixin, admin.ModelAdmin):
     # list_display: AttemptColumns.get_list_display (full or masked phone)
-    list_filter = ("status", ExpiredFilter, "channel", "created_at", "delivery_status", "reason")
+    list_filter = (
+        "status", ExpiredFilter, "channel", "provider", "created_at", "delivery_status", "reason",
+    )  # fmt: skip
     search_fields = ("phone",)  # shows the search box; get_search_results does the work
     search_help_text = _("A phone in any spelling, an IP address, an attempt id or a provider id.")
     show_full_result_count = False  # one COUNT(*) per page is enough on a big table
@@ -42,7 +44,8 @@ class CallAttemptAdmin(AttemptColumns, PhoneSearchMixin, admin.ModelAdmin):
     readonly_fields = (
         "public_id", "masked_phone", "full_phone", "status", "reason", "error", "channel",
         "sms_fallback", "checks_used", "created_at", "expires_at", "verified_at", "user",
-        "user_ref", "ip", "user_agent", "provider_id", "delivery_status", "delivery_info",
+        "user_ref", "ip", "user_agent", "provider", "failed_before", "provider_id",
+        "delivery_status", "delivery_info",
         "price", "status_checked_at",
     )  # fmt: skip
     change_list_template = "admin/django_flashcall/callattempt/change_list.html"
@@ -88,8 +91,8 @@ class CallAttemptAdmin(AttemptColumns, PhoneSearchMixin, admin.ModelAdmin):
                 _("Delivery"),
                 {
                     "fields": [
-                        "provider_id", "delivery_status", "delivery_info", "price",
-                        "status_checked_at",
+                        "provider", "failed_before", "provider_id", "delivery_status",
+                        "delivery_info", "price", "status_checked_at",
                     ]
                 },
             ),

@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import flashcall_settings, low_balance
+from ..conf import low_balance
 from ..internal.cache import CacheUnavailable, shared_cache
 from ..models import Status
 from ..monitoring import stats
 from ..monitoring.charts import timeline_chart
 from ..phone import mask, pretty
-from ..providers import ProviderError, get_provider
+from ..providers import BaseProvider, ProviderError, get_provider, get_providers
 from ..providers.base import redact
 from .common import can_see_full_phone, nowrap, reason_label
 
@@ -110,8 +110,20 @@ def monitor_context(request: HttpRequest, report: stats.Report, site: str) -> di
             "refused": link(status=Status.REFUSED),
         },
         "offender_tables": [(_("Phones"), phones), (_("IP addresses"), ips)],
-        "balance": provider_balance(),
+        "provider_rows": [
+            (r, r.conversion * 100 if r.conversion is not None else None)
+            for r in getattr(report, "providers", [])  # a report cached before 0.2 has none
+        ],
+        **balances_context(),
     }
+
+
+def balances_context() -> dict[str, Any]:
+    """``balance``: the first provider's; ``balances``: ``(name, info)`` of each
+    provider, the name left out when there is only one."""
+    providers = get_providers()
+    balances = [(p.name if len(providers) > 1 else "", provider_balance(p)) for p in providers]
+    return {"balance": balances[0][1], "balances": balances}
 
 
 # -- the provider balance -----------------------------------------------------
@@ -127,20 +139,24 @@ class BalanceInfo:
     calls_left: int | None = None
 
 
-def provider_balance() -> BalanceInfo:
-    """The provider's balance, cached briefly; an ``error`` instead of raising."""
-    key = f"flashcall:admin:balance:{flashcall_settings.PROVIDER}"
+def provider_balance(provider: BaseProvider | None = None) -> BalanceInfo:
+    """A provider's balance (the first's by default), cached briefly; an
+    ``error`` instead of raising."""
+    provider = provider or get_provider()
+    key = f"flashcall:admin:balance:{type(provider).__name__}:{provider.name}"
     return _cached(
-        key, _fetch_balance, lambda info: BALANCE_CACHE[1] if info.error else BALANCE_CACHE[0]
+        key,
+        lambda: _fetch_balance(provider),
+        lambda info: BALANCE_CACHE[1] if info.error else BALANCE_CACHE[0],
     )
 
 
-def _fetch_balance() -> BalanceInfo:
+def _fetch_balance(provider: BaseProvider) -> BalanceInfo:
     # The provider's own timeout is the call's (up to 15 s read); the page
     # waits BALANCE_TIMEOUT at most and leaves the thread to finish alone.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flashcall-balance")
     try:
-        future = pool.submit(get_provider().get_balance)
+        future = pool.submit(provider.get_balance)
     finally:
         pool.shutdown(wait=False)
     try:

@@ -96,6 +96,8 @@ class Report:
     timeline: list[Bucket]
     top_phones: list[Offender]
     top_ips: list[Offender]
+    # Per provider (SPEC §8): monitoring.providers.ProviderRow, configured order.
+    providers: list[Any] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: decimals as strings, datetimes in ISO 8601."""
@@ -111,6 +113,7 @@ class Report:
                 "timeline": [asdict(b) for b in self.timeline],
                 "top_phones": [{**asdict(o), "score": o.score} for o in self.top_phones],
                 "top_ips": [{**asdict(o), "score": o.score} for o in self.top_ips],
+                "providers": [p.as_dict() for p in self.providers],
             }
         )
 

@@ -2,9 +2,10 @@
 
 Pure database functions: every number is aggregated by the database, so the
 cost is a fixed number of queries whatever the row count. :func:`report`
-runs three: one ``GROUP BY bucket, status, reason`` that yields both the
-totals and the chart series, and one ``GROUP BY`` each for the phones and
-the IPs that draw the most refusals and wrong codes.
+runs four: one ``GROUP BY bucket, status, reason`` that yields both the
+totals and the chart series, one ``GROUP BY`` each for the phones and the
+IPs that draw the most refusals and wrong codes, and one for the providers
+(:mod:`.providers`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from ..internal.clock import now
 from ..models import CallAttempt, Status
+from .providers import provider_rows
 from .report import (
     DEFAULT_PERIOD,
     PERIODS,
@@ -213,7 +215,8 @@ def top_offenders(
 def report(
     period: Period | str = DEFAULT_PERIOD, *, at: datetime | None = None, top: int = 10
 ) -> Report:
-    """Everything the monitoring page shows for ``period``, in three queries."""
+    """Everything the monitoring page shows for ``period``, in four queries
+    (the last one per provider, :mod:`.providers`)."""
     if isinstance(period, str):
         period = get_period(period)
     until = at or now()
@@ -228,4 +231,5 @@ def report(
         timeline=timeline,
         top_phones=top_offenders("phone", since, until, top),
         top_ips=top_offenders("ip", since, until, top),
+        providers=provider_rows(since, until),
     )

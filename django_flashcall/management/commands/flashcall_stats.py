@@ -60,6 +60,16 @@ class Command(BaseCommand):
                 out(f"{title}:")
                 for reason, n in counts.items():
                     out(f"  {_reason(reason):<40}{n}")
+        providers = getattr(report, "providers", [])
+        if len(providers) > 1 or any(p.failed_over for p in providers):
+            out("per provider (placed, verified, conversion, failures, spend):")
+            for p in providers:
+                rate = f"{p.conversion:.1%}" if p.conversion is not None else "-"
+                out(
+                    f"  {p.name or '(none)':<16}{p.placed:>7} placed{p.verified:>7} verified"
+                    f"{rate:>8}{p.failures:>7} failed ({p.failed_over} passed on)"
+                    f"  {p.spend}"
+                )
         for title, offenders in [("top phones", report.top_phones), ("top IPs", report.top_ips)]:
             if offenders:
                 out(f"{title} (refusals + wrong codes):")
