@@ -94,6 +94,7 @@ class LoopbackFake:
         self._thread: threading.Thread | None = None
         self._placeholder: socket.socket | None = None
         self._lock = threading.RLock()
+        self._calls_changed = threading.Condition(self._lock)
         self._generation = 0
         self._wake = threading.Event()
         self._slow_default = slow_seconds
@@ -153,6 +154,12 @@ class LoopbackFake:
         return call.code if call is not None else None
 
     code_for = last_code
+
+    def wait_for_calls(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until the fake has placed ``count`` calls (a ``"timeout"``
+        fault places its call after its pause); False if it did not in time."""
+        with self._calls_changed:
+            return self._calls_changed.wait_for(lambda: len(self.calls) >= count, timeout)
 
     def requests_for(self, action: str) -> list[FakeRequest]:
         with self._lock:
@@ -258,6 +265,7 @@ class LoopbackFake:
         """Under the lock: issue a call (the caller ends in ``code``)."""
         call = FakeCall(phone, random_caller(code), code, call_id, cost, **extra)
         self.calls.append(call)
+        self._calls_changed.notify_all()
         return call
 
     # -- what a fake implements ------------------------------------------------------

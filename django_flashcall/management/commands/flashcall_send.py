@@ -51,6 +51,7 @@ class Command(BaseCommand):
         self.stdout.write(f"phone:       {pretty(attempt.phone)}")
         self.stdout.write(f"status:      {attempt.status}")
         self.stdout.write(f"channel:     {attempt.channel}")
+        self.stdout.write(f"provider:    {attempt.provider or '-'}")
         self.stdout.write(f"provider id: {attempt.provider_id or '-'}")
         self.stdout.write(
             f"expires at:  {attempt.expires_at.isoformat() if attempt.expires_at else '-'}"
