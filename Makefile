@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: venv demo test test-fast lint docs dist bench clean
+.PHONY: venv demo test test-fast lint mutants docs dist bench clean
 
 venv: $(STAMP)
 
@@ -42,6 +42,15 @@ test-fast: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# Mutation testing of the rules' core with mutmut ([mutmut] in setup.cfg: the
+# modules and the tests). Tens of minutes on two cores, so not in CI; the
+# survivors are listed at the end (`mutmut show NAME` shows one).
+mutants: venv
+	$(PY) -m pip install -q -e '.[mutation]'
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(or $(JOBS),2)
+	$(VENV)/bin/mutmut results
 
 # The documentation site; warnings are errors (a broken link fails it).
 docs: venv

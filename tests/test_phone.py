@@ -171,10 +171,14 @@ def test_to_provider_spelling():
 
 def test_mask_and_pretty():
     assert pretty(STORED) == "+7 924 450-10-03"
+    assert pretty("123") == "123"
     masked = mask(STORED)
-    assert masked.endswith("03")
+    assert masked == "+7 ••• •••-••-03"
     assert "924" not in masked and "450" not in masked
+    assert mask(STORED, visible=4) == "+7 ••• •••-10-03"
+    assert mask(STORED, visible=0) == "+7 ••• •••-••-••"
     assert mask("123") == "***"
+    assert mask("") == ""
 
 
 # --------------------------------------------------------------------------- properties
