@@ -258,9 +258,11 @@ class _PreparedInsert(_Prepared):
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             if connection.features.can_return_columns_from_insert:
-                pk = connection.ops.fetch_returned_insert_columns(cursor, ())[0]
+                # Defined by the backends that can (not in the stubs' base class).
+                ops: Any = connection.ops
+                pk = ops.fetch_returned_insert_columns(cursor, ())[0]
             else:
-                pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+                pk = connection.ops.last_insert_id(cursor, meta.db_table, str(meta.pk.column))
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = alias
@@ -281,20 +283,27 @@ def save_fields(obj: models.Model, fields: Sequence[str]) -> None:
     primary key (pre_save/post_save receivers, if any, get the real save)."""
     model = type(obj)
     key = (model, tuple(fields))
-    update = _UPDATES.get(key, False)
-    if update is False:
-        update = _UPDATES[key] = _update_by_pk(model, fields)
+    if key not in _UPDATES:
+        _UPDATES[key] = _update_by_pk(model, fields)
+    update = _UPDATES[key]
     if update is None or _has_save_receivers(model):
         obj.save(update_fields=fields)
         return
-    attnames = [model._meta.get_field(name).attname for name in fields]
+    attnames = [_concrete(model, name).attname for name in fields]
     if not update.run(pk=obj.pk, **{name: getattr(obj, name) for name in attnames}):
         raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
+def _concrete(model: type[models.Model], name: str) -> models.Field:
+    """The model field ``name`` (update_fields names only concrete fields)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
 def _update_by_pk(model: type[models.Model], fields: Sequence[str]) -> PreparedUpdate | None:
     """None if a field's type has no sentinel here: the ORM saves those."""
-    found = [model._meta.get_field(name) for name in fields]
+    found = [_concrete(model, name) for name in fields]
     try:
         for index, field in enumerate(found):
             _sentinel(field, index)

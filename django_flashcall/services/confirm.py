@@ -101,10 +101,7 @@ def _confirm_locked(
         # even where SELECT ... FOR UPDATE is a no-op (SQLite).
         if not _VERIFY.run(pk=attempt.pk, at=at, user=user.pk if user is not None else None):
             return attempt, NoActiveAttempt()
-        attempt.status, attempt.verified_at = Status.VERIFIED, at
-        # AUTH_USER_MODEL: the stubs see the test settings' model, users.py
-        # returns the AbstractBaseUser that get_user_model() promises.
-        attempt.user = user  # type: ignore[assignment]
+        attempt.status, attempt.verified_at, attempt.user = Status.VERIFIED, at, user
         return attempt, None
     used = attempt.checks_used + 1
     counted = _COUNT_CHECK.run(
@@ -159,7 +156,7 @@ def _lock_newest(**where: Any) -> Any:
 
 
 # The newest confirmable attempt, locked: by phone, by id, or by both.
-_NEWEST = {
+_NEWEST: dict[tuple[str, ...], PreparedSelect] = {
     key: PreparedSelect(_lock_newest, CallAttempt, for_write=True, **{k: k for k in key})
     for key in (("phone",), ("public_id",), ("phone", "public_id"))
 }
