@@ -20,9 +20,10 @@ LOGIN_MODES = {"session", "token", "none"}
 
 @register(Tags.security, Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    from .contrib.checks import contrib_messages
     from .providers.checks import provider_messages, test_number_messages
 
-    errors: list = [*provider_messages(), *test_number_messages()]
+    errors: list = [*provider_messages(), *test_number_messages(), *contrib_messages()]
     caches = getattr(settings, "CACHES", {})
     # Ours, and django-ratelimit's (the IP limits), which it picks on its own.
     aliases = dict.fromkeys(

@@ -43,3 +43,5 @@ HEADLESS_SERVE_SPECIFICATION = False
 
 TEMPLATES = [{**TEMPLATES[0], "DIRS": [Path(__file__).parent / "contrib" / "templates"]}]
 OTP_LOGIN_URL = "/otp/login/"
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 300  # not past FLASHCALL_CODE_TTL (check W030)
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 300
