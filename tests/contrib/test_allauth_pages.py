@@ -127,3 +127,30 @@ def test_a_code_past_flashcall_ttl_is_refused_though_allauth_would_accept_it(
     assert response.status_code == 302
     assert CallAttempt.objects.get().status == Status.EXPIRED
     assert any("expired" in m for m in messages_of(response))
+
+
+def test_with_a_user_phone_field_the_phone_lands_on_the_user(client, outbox, settings):
+    settings.FLASHCALL_USER_PHONE_FIELD = "phone"
+    client.post(SIGNUP, {"phone": "8 924 450-10-03"})
+    client.post(VERIFY, {"code": code_for(outbox)})
+    user = get_user_model().objects.get()
+    assert user.phone == PHONE
+    assert not PhoneNumber.objects.exists()
+    assert logged_in_user(client).pk == user.pk
+
+
+def test_changing_the_phone_verifies_the_new_one_and_replaces_the_old(client, outbox, clock):
+    user = make_user()
+    client.post(LOGIN, {"login": PHONE})
+    client.post(CONFIRM_LOGIN, {"code": code_for(outbox)})
+    assert logged_in_user(client).pk == user.pk
+
+    new = "79161234567"
+    response = client.post("/accounts/phone/change/", {"phone": "8 916 123-45-67"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert [call.phone for call in outbox] == [PHONE, new]
+    assert PhoneNumber.objects.get().phone == PHONE  # not before its call is answered
+    response = client.post(response["Location"], {"code": code_for(outbox, new)})
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert list(PhoneNumber.objects.values_list("user_id", "phone")) == [(user.pk, new)]
+    assert CallAttempt.objects.filter(phone=new).get().status == Status.VERIFIED
