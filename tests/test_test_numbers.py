@@ -87,3 +87,14 @@ def test_a_check_warns_outside_debug(review, settings):
 def test_a_malformed_setting_is_an_error(review, settings, numbers):
     settings.FLASHCALL_TEST_NUMBERS = numbers
     assert "django_flashcall.E022" in _ids(True, settings)
+
+
+def test_through_the_api_the_channel_is_test(review, client, settings):
+    from tests.api_helpers import CONFIRM, REQUEST, post
+
+    response = post(client, REQUEST, {"phone": "+7 900 000 00 00"})
+    assert response.status_code == 201, response.content
+    assert response.json()["channel"] == "test"
+    response = post(client, CONFIRM, {"phone": REVIEW, "code": "1234"})
+    assert response.status_code == 200 and response.json()["verified"] is True
+    assert review.requests == []
