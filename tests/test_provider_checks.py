@@ -30,7 +30,8 @@ def test_a_good_list_passes(settings):
 @pytest.mark.parametrize(
     "providers",
     [[], "not a list", [42], [{"OPTIONS": {}}], [{"BACKEND": SMSRU, "OPTIONS": []}],
-     [{"BACKEND": SMSRU, "TYPO": 1}], [{"BACKEND": SMSRU, "NAME": "x" * 40}]],
+     [{"BACKEND": SMSRU, "TYPO": 1}], [{"BACKEND": SMSRU, "NAME": "x" * 40}],
+     [{"BACKEND": SMSRU, "NAME": "sms ru"}], [{"BACKEND": SMSRU, "NAME": "a:b"}]],
 )  # fmt: skip
 def test_malformed_lists_are_e020(settings, providers):
     assert "E020" in ids(settings, providers)

@@ -13,6 +13,7 @@ is what the attempt row records, so it must be unique and short.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from .base import BaseProvider
 __all__ = ["NAME_LENGTH", "Entry", "entries", "get_provider", "get_providers", "parse"]
 
 NAME_LENGTH = 32  # CallAttempt.provider
+_NAME = re.compile(rf"[A-Za-z0-9._-]{{1,{NAME_LENGTH}}}")
 _instances: dict[str, list[BaseProvider]] = {}
 
 
@@ -55,8 +57,11 @@ def parse(item: Any) -> Entry:
             raise ImproperlyConfigured("BACKEND must be the dotted path of a provider class")
         if not isinstance(options, dict):
             raise ImproperlyConfigured("OPTIONS must be a dict")
-        if not isinstance(name, str) or len(name) > NAME_LENGTH:
-            raise ImproperlyConfigured(f"NAME must be a string of at most {NAME_LENGTH} characters")
+        if not isinstance(name, str) or not _NAME.fullmatch(name or "x"):
+            # It goes into cache keys (memcached refuses spaces) and the admin.
+            raise ImproperlyConfigured(
+                f"NAME must be at most {NAME_LENGTH} letters, digits, '.', '_' or '-'"
+            )
         return Entry(backend, dict(options), name)
     raise ImproperlyConfigured(
         f"an entry is a dotted path or a dict with BACKEND, not {type(item).__name__}"
