@@ -108,3 +108,14 @@ def test_asking_without_claiming_leaves_the_probe(log, clock):
     assert breaker.check(NAME) == 1  # ...once
     breaker.release_probe(NAME)
     assert breaker.check(NAME) == 0  # released: the next caller probes
+
+
+def test_a_success_clears_only_its_own_providers_breaker(log):
+    from django_flashcall.providers import get_provider
+
+    first = get_provider().name  # the breaker a call without a name uses
+    breaker.record_failure(first)
+    breaker.record_failure("another")
+    breaker.record_success("another")
+    assert breaker.peek("another") == (0, True)
+    assert breaker.peek(first) == (0, False)  # its failure is still on record
