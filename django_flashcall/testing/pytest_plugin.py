@@ -37,7 +37,9 @@ def fake_telefonip(fake_telefonip_server: FakeTelefonIP, settings: Any) -> Itera
     """The session's fake, reset, with the TelefonIP provider pointed at it.
 
     Sets ``FLASHCALL_PROVIDER``, ``FLASHCALL_API_URL``, ``FLASHCALL_API_TOKEN``
-    and a short ``FLASHCALL_TIMEOUT`` of ``(1, 2)`` for this test.
+    and a short ``FLASHCALL_TIMEOUT`` of ``(1, 2)`` for this test, and
+    ``FLASHCALL_PROVIDERS = None`` (telefon-ip alone; list it with other
+    fakes' ``provider_entry()`` to test failover).
     """
     server = fake_telefonip_server
     server.reset()
