@@ -121,3 +121,11 @@ def test_headless_resend_places_a_new_call_only_after_the_cooldown(client, outbo
     assert response.status_code == 200, data
     statuses = sorted(CallAttempt.objects.values_list("status", flat=True))
     assert statuses == sorted([Status.EXPIRED, Status.VERIFIED, Status.REFUSED])
+
+
+def test_headless_wrong_codes_count_against_the_call(client, outbox):
+    make_user()
+    post(client, "/auth/code/request", {"phone": PHONE})
+    post(client, "/auth/code/confirm", {"code": wrong(code_for(outbox))})
+    attempt = CallAttempt.objects.get()
+    assert (attempt.status, attempt.checks_used) == (Status.PENDING, 1)

@@ -154,3 +154,21 @@ def test_changing_the_phone_verifies_the_new_one_and_replaces_the_old(client, ou
     assert response.status_code == 302, response.content.decode()[:500]
     assert list(PhoneNumber.objects.values_list("user_id", "phone")) == [(user.pk, new)]
     assert CallAttempt.objects.filter(phone=new).get().status == Status.VERIFIED
+
+
+def test_wrong_codes_typed_into_allauth_count_against_the_call(client, outbox, settings):
+    settings.ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 5  # allauth would allow more...
+    settings.FLASHCALL_MAX_CHECKS = 2  # ...than this app does
+    make_user()
+    client.post(LOGIN, {"login": PHONE})
+    code = code_for(outbox)
+    client.post(CONFIRM_LOGIN, {"code": "12"})  # not a code: costs no check
+    assert CallAttempt.objects.get().checks_used == 0
+    client.post(CONFIRM_LOGIN, {"code": wrong(code)})
+    assert CallAttempt.objects.get().checks_used == 1
+    client.post(CONFIRM_LOGIN, {"code": wrong(wrong(code))})
+    assert CallAttempt.objects.get().status == Status.EXHAUSTED
+    # allauth still takes the right code; this app does not, and says why.
+    response = client.post(CONFIRM_LOGIN, {"code": code})
+    assert not logged_in_user(client).is_authenticated
+    assert any("Too many wrong codes" in m for m in messages_of(response))

@@ -28,6 +28,7 @@ can claim a number without answering its call.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from typing import Any
@@ -51,6 +52,20 @@ logger = logging.getLogger("django_flashcall")
 CALL_KEY = "flashcall_allauth_call"
 # Phones given at signup, not yet verified: {str(user.pk): stored}.
 UNVERIFIED_KEY = "flashcall_allauth_unverified"
+
+
+def _typed_code(request: HttpRequest | None) -> str | None:
+    """The ``code`` of allauth's form: a page's POST or a headless JSON body."""
+    if request is None or request.method != "POST":
+        return None
+    code = request.POST.get("code")
+    if code is None and request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return None
+        code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _stored(phone: str) -> str | None:
@@ -122,6 +137,37 @@ class FlashCallAdapterMixin:
 
     def send_account_already_exists_sms(self, phone: str) -> None:
         """The phone belongs to another account: no call, for the same reason."""
+
+    def validation_error(self, code: str, *args: Any) -> Any:
+        """allauth's error for a form; a wrong code also counts against the call.
+
+        allauth compares codes itself, so without this a wrong code would
+        never reach this app's counts: the attempt's ``FLASHCALL_MAX_CHECKS``,
+        the phone's ``FLASHCALL_PHONE_MAX_FAILURES`` lock and the monitoring
+        page's wrong codes. The code the user typed goes through
+        ``confirm_code`` like any other guess (4 digits or no check spent).
+        """
+        error = super().validation_error(code, *args)  # type: ignore[misc]
+        if code == "incorrect_code":
+            self._count_wrong_code()
+        return error
+
+    def _count_wrong_code(self) -> None:
+        request = self.request
+        session = getattr(request, "session", None)
+        call = session.get(CALL_KEY) if session is not None else None
+        typed = _typed_code(request) if call else None
+        if not call or typed is None:
+            return
+        try:
+            services.confirm_code(
+                call["phone"], typed, attempt_id=call["attempt"], request=request, create_user=False
+            )
+        except FlashCallError:
+            return  # the wrong code, counted (or not a code: nothing to count)
+        # allauth refused a code that this app accepts: they compare the same
+        # string, so this cannot happen; never leave such an attempt usable.
+        logger.error("allauth refused a flash-call code that confirm_code accepted")
 
     # ------------------------------------------------------------------ storage
 
