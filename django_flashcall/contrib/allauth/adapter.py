@@ -109,11 +109,11 @@ class FlashCallAdapterMixin:
             request.session.pop(CALL_KEY, None)
             return f"{secrets.randbelow(10_000):04d}"
         call = request.session.get(CALL_KEY) or {}
-        if getattr(request, "_flashcall_allauth_placed", None) == call.get("attempt"):
-            if call.get("phone") == stored:
-                # allauth's "resend" asks for a code twice in one request
-                # (resend() and then send()): one request, one paid call.
-                return call["code"]
+        placed_now = getattr(request, "_flashcall_allauth_placed", None)
+        if call and placed_now == call.get("attempt") and call.get("phone") == stored:
+            # allauth's "resend" asks for a code twice in one request
+            # (resend() and then send()): one request, one paid call.
+            return str(call["code"])
         try:
             attempt, code = services.place_call(stored, request=request)
         except FlashCallError as error:
