@@ -136,6 +136,13 @@ class CallAttempt(models.Model):
             models.Index(fields=["phone", "-created_at"], name="flashcall_phone_created"),
             # site budget, monitoring by day, cleanup by age.
             models.Index(fields=["created_at", "status"], name="flashcall_created_status"),
+            # monitoring: the pending attempts whose code is still live at a
+            # moment; cleanup: the lapsed ones. Few rows: pending is short-lived.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="pending"),
+                name="flashcall_pending_expiry",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -163,3 +170,44 @@ class PhoneNumber(models.Model):
 
     def __str__(self) -> str:
         return self.phone
+
+
+class BudgetLedger(models.Model):
+    """The site budget's running count (one row; see ``internal.budget``)."""
+
+    calls = models.BigIntegerField(default=0)  # counted calls created at or after swept_to
+    swept_to = models.DateTimeField()  # the window's lower edge when last brought up to date
+    last_id = models.BigIntegerField(default=0)  # the highest attempt id looked at
+
+    class Meta:
+        verbose_name = "budget ledger"  # internal: not shown to staff
+
+    def __str__(self) -> str:
+        return f"{self.calls} calls since {self.swept_to:%Y-%m-%d %H:%M:%S}"
+
+
+class CallCount(models.Model):
+    """Attempts per 15-minute slot, status, reason and provider, kept equal to the
+    attempt rows by database triggers (see ``monitoring.counts``)."""
+
+    slot = models.BigIntegerField()  # floor(created_at as Unix time / 900), UTC
+    status = models.CharField(max_length=10)
+    reason = models.CharField(max_length=24, blank=True)
+    provider = models.CharField(max_length=32, blank=True)
+    n = models.BigIntegerField(default=0)
+    wrong = models.BigIntegerField(default=0)  # sum of checks_used
+    spend = models.DecimalField(max_digits=16, decimal_places=4, default=0)
+    priced = models.BigIntegerField(default=0)
+    delivered = models.BigIntegerField(default=0)
+    undelivered = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "call count"  # internal: not shown to staff
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot", "status", "reason", "provider"], name="flashcall_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.slot} {self.status} {self.reason} {self.provider}: {self.n}"

@@ -28,9 +28,10 @@ logger = logging.getLogger("django_flashcall")
 
 BALANCE_TIMEOUT = 3.0  # seconds the monitoring page waits for get_balance
 BALANCE_CACHE = (60, 30)  # seconds to keep an answer, a failure
-# Seconds the monitoring page reuses a report. A 30-day report reads every row
-# of the window (about a second per million rows on PostgreSQL): recomputing
-# it on each page view would let a few open tabs load the database.
+# Seconds the monitoring page reuses a report. Its totals and chart come from
+# the 15-minute counts, but the top phones and IPs group the window's refused
+# and wrong-code rows: recomputing a 30-day report on each page view would let
+# a few open tabs load the database.
 REPORT_CACHE = {"1d": 30, "7d": 300, "30d": 900}
 
 

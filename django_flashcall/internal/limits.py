@@ -6,11 +6,10 @@ It is exact across processes because a short per-phone lock in the shared
 cache (``cache.add`` is atomic) lets one request per phone at a time through
 the check → insert → call sequence.
 
-Site-wide, the budget counts the last 24 h of attempt rows, calls in flight
-included: each request inserts its row (status ``calling``) before it calls
-the provider, and the count → insert pair runs under a short site-wide lock
-in the shared cache. The row is the reservation, so the total is exact: never
-past the budget, and no call refused while there is room.
+Site-wide, the budget (:mod:`.budget`) keeps a running count of the last
+24 h of calls, calls in flight included, and the reservation row is written
+under its lock; here is only the shared cache's site lock it falls back to
+on databases that cannot lock a row (SQLite).
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Q
 
 from ..conf import flashcall_settings
 from ..exceptions import RateLimited
-from ..models import CALLED, NOT_PLACED, CallAttempt, Channel, Reason, Status, called_q
+from ..models import CALLED, NOT_PLACED, CallAttempt, Reason, Status, called_q
 from .cache import GuardedCache, quietly, shared_cache
 from .prepared import PreparedSelect
 
@@ -187,27 +186,11 @@ def phone_lock(phone: str) -> Any:
 
 @contextmanager
 def site_lock() -> Iterator[None]:
-    """Serialise the site budget's count → insert across processes; only
-    when ``FLASHCALL_DAILY_BUDGET`` is set. Never held across the call."""
+    """Serialise the site budget's check → insert across processes where the
+    database has no row locks (SQLite); only when ``FLASHCALL_DAILY_BUDGET``
+    is set. Never held across the call."""
     if flashcall_settings.DAILY_BUDGET is None:
         yield
         return
     with _lock(SITE_LOCK, wait=LOCK_WAIT, refusal=RateLimited(retry_after=1, reason=Reason.BUSY)):
         yield
-
-
-def check_budget(at: datetime) -> None:
-    """Refuse the call if ``FLASHCALL_DAILY_BUDGET`` is spent (call under
-    :func:`site_lock`: the attempt row inserted next is the reservation)."""
-    budget = flashcall_settings.DAILY_BUDGET
-    if budget is None:
-        return
-    # FLASHCALL_TEST_NUMBERS rows spend nothing: not the budget's business.
-    row = (
-        CallAttempt.objects.filter(called_q(), created_at__gte=at - DAY)
-        .exclude(channel=Channel.TEST)
-        .aggregate(n=Count("pk"), oldest=Min("created_at"))
-    )
-    if row["n"] >= budget:
-        oldest = row["oldest"] or at
-        raise RateLimited(retry_after=seconds_until(oldest + DAY, at), reason=Reason.BUDGET)

@@ -1,10 +1,11 @@
 """Monitoring numbers for the admin page and ``flashcall_stats``.
 
-Pure database functions: every number is aggregated by the database, so the
-cost is a fixed number of queries whatever the row count. :func:`report`
-runs four: one ``GROUP BY bucket, status, reason`` that yields both the
-totals and the chart series, one ``GROUP BY`` each for the phones and the
-IPs that draw the most refusals and wrong codes, and one for the providers
+Pure database functions: every number is aggregated by the database.
+:func:`breakdown` groups the attempt rows of a window by bucket, status and
+reason; :mod:`.tally` uses it for the ends of a window and reads the
+15-minute counts (:mod:`.counts`) for the rest, so a 30-day report does not
+read 30 days of rows. The phones and IPs that draw the most refusals and
+wrong codes are grouped from the rows, and so are the providers
 (:mod:`.providers`).
 """
 
@@ -55,8 +56,12 @@ def _window(since: datetime, until: datetime) -> Q:
     return Q(created_at__gte=since, created_at__lt=until)
 
 
-def breakdown(since: datetime, until: datetime, bucket: str = "day") -> QuerySet:
-    """The main aggregate: one row per (bucket, status, reason) in the window.
+def breakdown(
+    since: datetime, until: datetime, bucket: str = "day", *, lapsed_by: datetime | None = None
+) -> QuerySet:
+    """The main aggregate of the rows: one row per (bucket, status, reason)
+    in the window; ``stale`` counts the pending ones lapsed by ``lapsed_by``
+    (default ``until``).
 
     At most buckets × ~20 rows, whatever the table size. Buckets start at
     hours or days in the current time zone. Hours also carry their UTC hour
@@ -78,7 +83,7 @@ def breakdown(since: datetime, until: datetime, bucket: str = "day") -> QuerySet
             n=Count("pk"),
             # Pending past its TTL: nobody typed the code; the row is only
             # marked expired by a later confirm, a new call or flashcall_cleanup.
-            stale=Count("pk", filter=Q(status=Status.PENDING, expires_at__lte=until)),
+            stale=Count("pk", filter=Q(status=Status.PENDING, expires_at__lte=lapsed_by or until)),
             wrong=Coalesce(Sum("checks_used"), 0, output_field=IntegerField()),
             spend=Sum("price"),
             priced=Count("price"),
@@ -215,14 +220,18 @@ def top_offenders(
 def report(
     period: Period | str = DEFAULT_PERIOD, *, at: datetime | None = None, top: int = 10
 ) -> Report:
-    """Everything the monitoring page shows for ``period``, in four queries
-    (the last one per provider, :mod:`.providers`)."""
+    """Everything the monitoring page shows for ``period``: the totals and
+    the timeline from the 15-minute counts (:mod:`.tally`), the offenders
+    and the providers (:mod:`.providers`) from the rows."""
     if isinstance(period, str):
         period = get_period(period)
     until = at or now()
     since = until - period.length
-    rows = list(breakdown(since, until, period.bucket))
-    summary, timeline = summarize(rows, bucket_starts(since, until, period.bucket))
+    from .tally import totals  # tally reads this module's shapes
+
+    summary, timeline = totals(
+        since, until, period.bucket, bucket_starts(since, until, period.bucket)
+    )
     return Report(
         period=period,
         since=since,

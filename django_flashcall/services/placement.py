@@ -22,7 +22,7 @@ from typing import Any
 from .. import signals
 from ..conf import flashcall_settings
 from ..exceptions import FlashCallError, InvalidPhone, ProviderUnavailable
-from ..internal import breaker
+from ..internal import breaker, budget
 from ..internal.cache import CacheUnavailable, quietly
 from ..internal.codes import hash_code
 from ..internal.prepared import save_fields
@@ -76,7 +76,7 @@ def call_providers(
             Channel.NONE,
             Reason.BREAKER_OPEN,
         )
-        attempt.save(update_fields=["status", "channel", "reason"])
+        budget.settle(attempt, ["status", "channel", "reason"])  # no call: not spent
         send_signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
         raise error
     provider, failure = last
@@ -170,7 +170,8 @@ def _failed(
     attempt.status, attempt.reason = Status.FAILED, failure.reason
     attempt.error = failure.message[:255]
     attempt.provider, attempt.failed_before = provider.name, ",".join(before)[:100]
-    attempt.save(update_fields=["status", "reason", "error", "provider", "failed_before"])
+    # A failure that surely placed no call gives its place in the budget back.
+    budget.settle(attempt, ["status", "reason", "error", "provider", "failed_before"])
     error: FlashCallError = (
         InvalidPhone(reason=Reason.REJECTED)
         if isinstance(failure, InvalidPhoneForProvider)

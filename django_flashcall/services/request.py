@@ -12,11 +12,10 @@ from django.http import HttpRequest
 from .. import signals
 from ..conf import flashcall_settings
 from ..exceptions import ProviderUnavailable, RateLimited
-from ..internal import breaker, limits
+from ..internal import breaker, budget, limits
 from ..internal.cache import CacheUnavailable
 from ..internal.clock import now
 from ..internal.codes import hash_code
-from ..internal.prepared import insert
 from ..models import CallAttempt, Channel, Reason, Status
 from ..phone import normalize
 from ..providers import get_providers
@@ -92,13 +91,11 @@ def place_call(
             if refusal is not None:
                 reason, retry_after = refusal
                 raise RateLimited(retry_after=retry_after, reason=reason)
-            with limits.site_lock():
-                limits.check_budget(at)
-                # The row goes in before the call: it is the budget's
-                # reservation, it holds the phone's cooldown while the call
-                # is in flight, and it survives a process that dies mid-call.
-                attempt = CallAttempt(**fields, status=Status.CALLING, channel=Channel.CALL)
-                insert(attempt)
+            # The row goes in before the call: it is the budget's
+            # reservation, it holds the phone's cooldown while the call is
+            # in flight, and it survives a process that dies mid-call.
+            attempt = CallAttempt(**fields, status=Status.CALLING, channel=Channel.CALL)
+            budget.reserve(attempt, at)
     except RateLimited as error:
         refuse({**refused, "reason": error.reason}, error, request)
     except CacheUnavailable as exc:

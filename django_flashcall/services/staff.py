@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max, Min, QuerySet
 
 from ..conf import timeout_total
-from ..internal import limits
+from ..internal import budget, limits
 from ..internal.clock import now
 from ..models import CallAttempt, CallAttemptQuerySet, Channel, Reason, Status
 
@@ -111,6 +111,11 @@ def delete_before(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    # The budget's running count must drop these rows before they go: it
+    # subtracts the calls that leave its window by reading them.
+    at = now()
+    in_window = cutoff > at - budget.DAY
+    budget.sweep(at if in_window else cutoff + budget.DAY)
     old = CallAttempt.objects.filter(created_at__lt=cutoff)
     bounds = old.aggregate(lo=Min("pk"), hi=Max("pk"))
     lo, hi = bounds["lo"], bounds["hi"]
@@ -126,4 +131,6 @@ def delete_before(
         lo = old.filter(pk__gte=lo + batch_size, pk__lte=hi).aggregate(lo=Min("pk"))["lo"]
         if lo is not None and pause:
             time.sleep(pause)
+    if in_window and deleted:
+        budget.recount(at)  # calls of the last 24 h were deleted: count again
     return deleted, batches
