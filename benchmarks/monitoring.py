@@ -39,7 +39,7 @@ SEED_SQL = f"""
 INSERT INTO {TABLE} (
     public_id, phone, channel, sms_fallback, status, reason, error, code_hash,
     provider_id, checks_used, ip, user_agent, created_at, expires_at, verified_at,
-    delivery_status, delivery_info, price, status_checked_at
+    delivery_status, delivery_info, price, status_checked_at, provider, failed_before
 )
 SELECT
     gen_random_uuid(),
@@ -65,7 +65,9 @@ SELECT
     CASE WHEN status IN ('refused', 'failed') THEN NULL ELSE (g %% 10 <> 0) END,
     '',
     CASE WHEN status IN ('refused', 'failed') THEN NULL ELSE 0.2 END,
-    NULL
+    NULL,
+    CASE WHEN status = 'refused' THEN '' ELSE (ARRAY['telefonip', 'backup'])[1 + (g %% 2)] END,
+    ''
 FROM (
     SELECT g, r2,
            now() - ((%(rows)s - g) * %(step)s) * interval '1 second' AS created_at,
