@@ -201,3 +201,15 @@ def test_exact_among_a_million_calls(outbox, clock, settings):
     with pytest.raises(RateLimited):
         request_code(phone(20))
     assert budget.window_calls(clock.current) == n + 2 == rows_count(clock.current)
+
+
+def test_test_numbers_spend_nothing(outbox, clock, settings):
+    settings.FLASHCALL_DAILY_BUDGET = 1
+    settings.FLASHCALL_TEST_NUMBERS = {"79000000000": "1234"}
+    settings.FLASHCALL_RESEND_COOLDOWN = 0
+    for _ in range(2):
+        request_code("79000000000")  # no call placed: the budget is untouched
+    request_code(phone(1))
+    with pytest.raises(RateLimited):
+        request_code(phone(2))
+    assert budget.window_calls(clock.current) == 1

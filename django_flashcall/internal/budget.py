@@ -308,8 +308,9 @@ def settle(attempt: CallAttempt, fields: list[str]) -> None:
     with transaction.atomic():
         ledger = BudgetLedger.objects.select_for_update().filter(pk=LEDGER).first()
         save_fields(attempt, fields)
-        counted = ledger is not None and ledger.last_id >= attempt.pk
-        if counted and attempt.created_at >= ledger.swept_to:
+        if ledger is None:
+            return  # no ledger yet: the first count will read the row as it is now
+        if ledger.last_id >= attempt.pk and attempt.created_at >= ledger.swept_to:
             BudgetLedger.objects.filter(pk=LEDGER).update(calls=F("calls") - 1)
 
 
