@@ -19,9 +19,10 @@ process, Django on it (sandbox provider, local-memory cache).
    budget of 0: lock, sweep, catch up, refuse) and, for comparison, the
    count the budget made before the ledger (``count(*)`` of the last 24 h).
 2. Empties the table, writes ``--monitor-rows`` attempts over 30 days, and
-   times ``stats.report()`` per period: the totals and timeline (from the
-   15-minute counts) and the offenders (from the rows), and the same totals
-   from the rows alone, the way the page read them before the counts.
+   times ``stats.report()`` per period: the totals and timeline and the
+   per-provider rows (from the 15-minute counts), the offenders (from the
+   rows), and the same totals from the rows alone, the way the page read
+   them before the counts.
 
 ``--markdown FILE`` writes the tables as Markdown. Not run by CI.
 """
@@ -187,6 +188,7 @@ def request_costs(sizes: list[int], requests: int) -> list[dict[str, Any]]:
 def monitoring_times(rows: int, repeat: int) -> tuple[float, list[dict[str, Any]]]:
     from django_flashcall.internal.clock import now
     from django_flashcall.monitoring import stats, tally
+    from django_flashcall.monitoring.providers import provider_rows
 
     log(f"seeding {rows:,} attempts over 30 days")
     seeded = seed(rows, 30)
@@ -202,6 +204,10 @@ def monitoring_times(rows: int, repeat: int) -> tuple[float, list[dict[str, Any]
         def counted(period: Any = period, window: Any = window) -> None:
             tally.totals(*window()[:2], period.bucket, window()[2])
 
+        def per_provider(window: Any = window) -> None:
+            since, until, _ = window()
+            provider_rows(since, until)
+
         def offenders(window: Any = window) -> None:
             since, until, _ = window()
             stats.top_offenders("phone", since, until)
@@ -215,6 +221,7 @@ def monitoring_times(rows: int, repeat: int) -> tuple[float, list[dict[str, Any]
         report = ms(lambda period=period: stats.report(period), repeat)
         totals = ms(counted, repeat)
         offending = ms(offenders, repeat)
+        providing = ms(per_provider, repeat)
         old = ms(from_rows, max(1, repeat // 2))
         summary = stats.report(period).summary
         out.append(
@@ -224,12 +231,14 @@ def monitoring_times(rows: int, repeat: int) -> tuple[float, list[dict[str, Any]
                 "report_p50": statistics.median(report),
                 "totals_p50": statistics.median(totals),
                 "offenders_p50": statistics.median(offending),
+                "providers_p50": statistics.median(providing),
                 "rows_p50": statistics.median(old),
             }
         )
         log(
             f"  {key}: report {out[-1]['report_p50']:.0f} ms (totals {out[-1]['totals_p50']:.0f}, "
-            f"offenders {out[-1]['offenders_p50']:.0f}); totals from rows {out[-1]['rows_p50']:.0f}"
+            f"providers {out[-1]['providers_p50']:.0f}, offenders {out[-1]['offenders_p50']:.0f}); "
+            f"totals from rows {out[-1]['rows_p50']:.0f}"
         )
     return seeded, out
 
@@ -267,13 +276,14 @@ def render(
             f"Monitoring (`stats.report()`, median), {monitor_rows:,} attempts over 30 days:",
             "",
             "| period | attempts in the window | report() | totals + timeline (counts) | "
-            "offenders (rows) | totals + timeline from the rows (before) |",
-            "|---|---|---|---|---|---|",
+            "per provider (counts) | offenders (rows) | totals + timeline from the rows (before) |",
+            "|---|---|---|---|---|---|---|",
         ]
         for m in monitor:
             out.append(
                 f"| {m['period']} | {m['rows']:,} | {m['report_p50']:.0f} ms | "
-                f"{m['totals_p50']:.0f} ms | {m['offenders_p50']:.0f} ms | {m['rows_p50']:.0f} ms |"
+                f"{m['totals_p50']:.0f} ms | {m['providers_p50']:.0f} ms | "
+                f"{m['offenders_p50']:.0f} ms | {m['rows_p50']:.0f} ms |"
             )
     return "\n".join(out) + "\n"
 

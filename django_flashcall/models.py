@@ -187,13 +187,15 @@ class BudgetLedger(models.Model):
 
 
 class CallCount(models.Model):
-    """Attempts per 15-minute slot, status, reason and provider, kept equal to the
-    attempt rows by database triggers (see ``monitoring.counts``)."""
+    """Attempts per 15-minute slot, status, reason, provider and the
+    providers that failed before it (failover), kept equal to the attempt
+    rows by database triggers (see ``monitoring.counts``)."""
 
     slot = models.BigIntegerField()  # floor(created_at as Unix time / 900), UTC
     status = models.CharField(max_length=10)
     reason = models.CharField(max_length=24, blank=True)
     provider = models.CharField(max_length=32, blank=True)
+    failed_before = models.CharField(max_length=100, blank=True)
     n = models.BigIntegerField(default=0)
     wrong = models.BigIntegerField(default=0)  # sum of checks_used
     spend = models.DecimalField(max_digits=16, decimal_places=4, default=0)
@@ -205,7 +207,8 @@ class CallCount(models.Model):
         verbose_name = "call count"  # internal: not shown to staff
         constraints = [
             models.UniqueConstraint(
-                fields=["slot", "status", "reason", "provider"], name="flashcall_count_key"
+                fields=["slot", "status", "reason", "provider", "failed_before"],
+                name="flashcall_count_key",
             )
         ]
 

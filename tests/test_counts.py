@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 from django_flashcall.models import CallAttempt, CallCount, Channel, Reason, Status
-from django_flashcall.monitoring import stats, tally
+from django_flashcall.monitoring import counts, providers, stats, tally
 from django_flashcall.monitoring.counts import SLOT
 from django_flashcall.services import delete_before, expire_lapsed, fail_interrupted_calls
 
@@ -63,6 +63,7 @@ def seed(end: datetime, n: int = 700) -> None:
                 expires_at=created + timedelta(minutes=5 if (i // 10) % 2 else 60 * 24 * 40),
                 ip=f"192.0.2.{i % 11}",
                 provider="" if status == Status.REFUSED else ("telefonip", "backup")[i % 2],
+                failed_before="sms.ru" if i % 3 == 0 and status != Status.REFUSED else "",
             )
         )
     CallAttempt.objects.bulk_create(rows, batch_size=100)
@@ -88,7 +89,8 @@ def change_some(at: datetime) -> None:
 def grouped_rows() -> dict[tuple, list]:
     totals: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0, 0, 0])
     for a in CallAttempt.objects.all():
-        t = totals[(int(a.created_at.timestamp()) // SLOT, a.status, a.reason, a.provider)]
+        key = (int(a.created_at.timestamp()) // SLOT, a.status, a.reason, a.provider)
+        t = totals[(*key, a.failed_before)]
         t[0] += 1
         t[1] += a.checks_used
         t[2] += a.price or 0
@@ -100,7 +102,7 @@ def grouped_rows() -> dict[tuple, list]:
 
 def grouped_counts() -> dict[tuple, list]:
     return {
-        (c.slot, c.status, c.reason, c.provider): [
+        (c.slot, c.status, c.reason, c.provider, c.failed_before): [
             c.n,
             c.wrong,
             Decimal(c.spend).quantize(Decimal("0.0001")),
@@ -121,6 +123,21 @@ def test_counts_follow_every_write():
     assert grouped_counts() == grouped_rows()
     CallAttempt.objects.filter(status=Status.REFUSED).delete()
     assert grouped_counts() == grouped_rows()
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_provider_rows_from_counts_equal_those_from_rows(zone, monkeypatch):
+    end = FALL_BACK + timedelta(days=2)
+    seed(end)
+    change_some(end)
+    windows = [(end - timedelta(days=30), end), (end - timedelta(days=7, minutes=3), end)]
+    with timezone.override(ZoneInfo(zone)):
+        counted = [providers.provider_rows(*w, order=["telefonip"]) for w in windows]
+        monkeypatch.setattr(counts, "active", lambda connection: False)
+        from_rows = [providers.provider_rows(*w, order=["telefonip"]) for w in windows]
+    assert counted == from_rows
+    assert {r.name for r in counted[0]} == {"telefonip", "backup", "sms.ru"}
+    assert all(r.failed_over for r in counted[0] if r.name == "sms.ru")
 
 
 @pytest.mark.parametrize("zone", ZONES)

@@ -172,13 +172,13 @@ def test_report_is_a_fixed_number_of_queries():
     with CaptureQueriesContext(connection) as queries:
         stats.report("30d", at=at)
     # 2 partial slots; totals, live pending and timeline from the counts; 2 offenders;
-    # 1 per provider.
-    assert len(queries) == 8
+    # per provider: 2 partial slots and the counts.
+    assert len(queries) == 10
     for _ in range(20):
         make(status=Status.PENDING)
     with CaptureQueriesContext(connection) as more:
         stats.report("30d", at=at)
-    assert len(more) == 8
+    assert len(more) == 10
 
 
 def test_as_dict_is_json():

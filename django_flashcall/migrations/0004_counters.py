@@ -8,7 +8,7 @@ from django_flashcall.monitoring import counts
 
 # The counters' key as of this migration (a later one that changes the key
 # passes its own: the SQL a migration runs must not change with the code).
-KEY = ("slot", "status", "reason", "provider")
+KEY = ("slot", "status", "reason", "provider", "failed_before")
 
 
 def install_counts(apps, schema_editor):
@@ -49,6 +49,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(max_length=10)),
                 ('reason', models.CharField(blank=True, max_length=24)),
                 ('provider', models.CharField(blank=True, max_length=32)),
+                ('failed_before', models.CharField(blank=True, max_length=100)),
                 ('n', models.BigIntegerField(default=0)),
                 ('wrong', models.BigIntegerField(default=0)),
                 ('spend', models.DecimalField(decimal_places=4, default=0, max_digits=16)),
@@ -66,7 +67,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='callcount',
-            constraint=models.UniqueConstraint(fields=('slot', 'status', 'reason', 'provider'), name='flashcall_count_key'),
+            constraint=models.UniqueConstraint(fields=('slot', 'status', 'reason', 'provider', 'failed_before'), name='flashcall_count_key'),
         ),
         # The triggers that keep CallCount equal to the rows, and the counts
         # of the rows already there (in this migration's transaction: on

@@ -33,7 +33,7 @@ LEDGER = "django_flashcall_budgetledger"
 # The counters' key: the slot, then attempt columns. A migration that adds
 # a column to the key passes its own (the SQL of a migration must not
 # change when this module does).
-KEY = ("slot", "status", "reason", "provider")
+KEY = ("slot", "status", "reason", "provider", "failed_before")
 SUMS = ("n", "wrong", "spend", "priced", "delivered", "undelivered")
 VENDORS = ("postgresql", "sqlite")
 PG_SLOT = f"floor(extract(epoch FROM {{row}}created_at) / {SLOT})::bigint"

@@ -1,5 +1,6 @@
 """Monitoring per provider (SPEC §8): calls, failures, conversion and spend
-of each ``FLASHCALL_PROVIDERS`` entry over a window, in one query.
+of each ``FLASHCALL_PROVIDERS`` entry over a window, from the 15-minute
+counts (and the rows of the window's partial quarter hours).
 
 A request's row names the provider that placed its call (or failed last)
 and, in ``failed_before``, those that failed before it on the same request
@@ -10,14 +11,16 @@ on to the next provider.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from ..models import CallAttempt, Status
+from ..models import CallAttempt, CallCount, Status
 
 __all__ = ["PLACED", "ProviderRow", "provider_rows"]
 
@@ -64,22 +67,12 @@ def provider_rows(
 ) -> list[ProviderRow]:
     """One row per provider seen in ``[since, until)``; the configured order
     (``order``, by default ``FLASHCALL_PROVIDERS``'s) first, then the rest."""
-    window = Q(created_at__gte=since, created_at__lt=until)
     rows: dict[str, ProviderRow] = {}
 
     def row(name: str) -> ProviderRow:
         return rows.setdefault(name, ProviderRow(name))
 
-    # One GROUP BY: a handful of providers × statuses × failover lists
-    # ("", "telefon-ip", "telefon-ip,sms.ru"...), whatever the row count.
-    groups = (
-        CallAttempt.objects.filter(window)
-        .filter(Q(status__in=(*PLACED, Status.FAILED)) | ~Q(failed_before=""))
-        .values("provider", "status", "failed_before")
-        .annotate(n=Count("pk"), spend=Sum("price"), priced=Count("price"))
-        .order_by()
-    )
-    for item in groups:
+    for item in _groups(since, until):
         for name in item["failed_before"].split(","):
             if name:
                 row(name).failed_over += item["n"]
@@ -103,3 +96,41 @@ def provider_rows(
             order = []
     rank = {name: i for i, name in enumerate(order)}
     return sorted(rows.values(), key=lambda r: (rank.get(r.name, len(rank)), r.name))
+
+
+def _groups(since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Calls and failures per (provider, status, failed_before) in ``[since,
+    until)``: a handful of groups ("", "telefon-ip", "telefon-ip,sms.ru"...).
+    The whole quarter hours come from the 15-minute counts
+    (:mod:`.counts`), the partial ones at the ends from the rows."""
+    from . import counts
+    from .tally import slot_start
+
+    first = math.ceil(since.timestamp() / counts.SLOT)
+    last = math.floor(until.timestamp() / counts.SLOT)
+    if first >= last or not counts.active(connection):
+        ends = [(since, until)]
+    else:
+        ends = [(since, slot_start(first)), (slot_start(last), until)]
+    keys = ("provider", "status", "failed_before")
+    out: list[dict[str, Any]] = []
+    for lo, hi in ends:
+        out += [
+            dict(item)
+            for item in CallAttempt.objects.filter(created_at__gte=lo, created_at__lt=hi)
+            .filter(Q(status__in=(*PLACED, Status.FAILED)) | ~Q(failed_before=""))
+            .values(*keys)
+            .annotate(n=Count("pk"), spend=Sum("price"), priced=Count("price"))
+            .order_by()
+        ]
+    if len(ends) == 2:
+        out += [
+            dict(item)
+            for item in CallCount.objects.filter(slot__gte=first, slot__lt=last)
+            .exclude(n=0)  # counts of rows since deleted
+            .filter(Q(status__in=(*PLACED, Status.FAILED)) | ~Q(failed_before=""))
+            .values(*keys)
+            .annotate(n=Sum("n"), spend=Sum("spend"), priced=Sum("priced"))
+            .order_by()
+        ]
+    return out

@@ -123,7 +123,7 @@ def per_provider(since: datetime, until: datetime) -> dict[str, Summary]:
     rows: list[dict[str, Any]] = []
     for lo, hi in ends:
         rows += _rows_by_provider(lo, hi, until)
-    inner = CallCount.objects.filter(slot__gte=first, slot__lt=last)
+    inner = CallCount.objects.filter(slot__gte=first, slot__lt=last).exclude(n=0)
     sums = inner.values("provider", "status", "reason").annotate(**{s: Sum(s) for s in SUMS})
     slot_rows: list[dict[str, Any]] = [dict(row) for row in sums.order_by()]
     rows += [{**row, "bucket": None, "stale": 0} for row in slot_rows]
