@@ -65,6 +65,10 @@ class Migration(migrations.Migration):
             model_name='callattempt',
             index=models.Index(condition=models.Q(('status', 'pending')), fields=['expires_at'], name='flashcall_pending_expiry'),
         ),
+        migrations.AddIndex(
+            model_name='callattempt',
+            index=models.Index(condition=models.Q(('status', 'refused'), ('checks_used__gt', 0), _connector='OR'), fields=['created_at'], include=('phone', 'ip', 'status', 'checks_used'), name='flashcall_noisy_created'),
+        ),
         migrations.AddConstraint(
             model_name='callcount',
             constraint=models.UniqueConstraint(fields=('slot', 'status', 'reason', 'provider', 'failed_before'), name='flashcall_count_key'),
