@@ -19,16 +19,15 @@ Nothing here logs or prints: the secrets are in every request.
 
 from __future__ import annotations
 
-import json
 import random
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
-from urllib.parse import parse_qsl, urlsplit
+
+from .fake_http import FakeRequest, JSONHandler
+from .handler import Server
 
 __all__ = ["COMMON_FAULTS", "FakeCall", "FakeRequest", "LoopbackFake"]
 
@@ -36,28 +35,6 @@ COMMON_FAULTS = frozenset({"refuse", "timeout", "server_error", "drop", "malform
 _random = random.SystemRandom()
 
 Answer = tuple[int, Any]  # HTTP status, JSON payload (dict) or raw bytes
-
-
-@dataclass(frozen=True)
-class FakeRequest:
-    method: str
-    path: str  # without the query string
-    headers: dict[str, str]  # lower-case names
-    params: dict[str, str]  # query string, then form fields of a POST body
-    json: Any  # the decoded JSON body, or None
-    time: float
-
-    @property
-    def action(self) -> str:
-        """The last path segment: ``call`` (sms.ru), ``initCall`` (uCaller)..."""
-        return self.path.rstrip("/").rsplit("/", 1)[-1]
-
-    def field(self, name: str) -> str:
-        """A parameter from the JSON body, the form or the query string."""
-        if isinstance(self.json, dict) and name in self.json:
-            value = self.json[name]
-            return value if isinstance(value, str) else json.dumps(value)
-        return self.params.get(name, "")
 
 
 @dataclass
@@ -90,7 +67,7 @@ class LoopbackFake:
         self.host = host
         self._requested_port = port
         self._bound_port = 0
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._placeholder: socket.socket | None = None
         self._lock = threading.RLock()
@@ -110,6 +87,10 @@ class LoopbackFake:
         self.requests: list[FakeRequest] = []
         self.calls: list[FakeCall] = []
         self.connections = 0
+
+    def _connection_opened(self) -> None:
+        with self._lock:
+            self.connections += 1
 
     def reset(self) -> None:
         """Forget requests, calls and faults; tunables back to their defaults."""
@@ -206,7 +187,7 @@ class LoopbackFake:
         with self._lock:
             self._wake = threading.Event()
         port = self._bound_port or self._requested_port
-        self._server = _Server((self.host, port), _Handler, self)
+        self._server = Server((self.host, port), JSONHandler, self)
         self._bound_port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -290,106 +271,3 @@ def _stored(phone: str) -> str:
     if len(digits) == 10:
         return "7" + digits
     return digits
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: type, fake: LoopbackFake) -> None:
-        self.fake = fake
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.fake._lock:
-            self.fake.connections += 1
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._open_lock:
-            for sock in list(self._open):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that hung up (timeout tests) is normal here
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request line holds secrets
-
-    def version_string(self) -> str:
-        return self.server.fake.server_version
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
-
-    def _serve(self) -> None:
-        fake = self.server.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        request = _parse(self.command, self.path, dict(self.headers.items()), body)
-        fault, generation, wake, slow = fake._record(request)
-        if fault == "drop":
-            self.close_connection = True
-            return
-        if fault == "timeout":
-            wake.wait(slow)
-            if fake._generation != generation or fake._server is None:
-                self.close_connection = True
-                return
-            fault = None
-        if fault == "server_error":
-            page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-            self._send(502, page, "text/html")
-            return
-        if fault == "malformed":
-            self._send(200, b"<html>OK</html>", "text/html")
-            return
-        with fake._lock:
-            status, payload = fake.answer(request)
-        if isinstance(payload, bytes):
-            self._send(status, payload, "text/plain")
-        else:
-            self._send(status, json.dumps(payload).encode(), "application/json")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-def _parse(method: str, target: str, headers: dict[str, str], body: bytes) -> FakeRequest:
-    split = urlsplit(target)
-    params = dict(parse_qsl(split.query))
-    lower = {k.lower(): v for k, v in headers.items()}
-    decoded: Any = None
-    if body:
-        if "json" in lower.get("content-type", ""):
-            try:
-                decoded = json.loads(body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                decoded = None
-        else:
-            params.update(parse_qsl(body.decode("latin-1")))
-    return FakeRequest(method, split.path, lower, params, decoded, time.time())

@@ -12,20 +12,27 @@ from __future__ import annotations
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import protocol
 
 if TYPE_CHECKING:
-    from .fake_telefonip import FakeTelefonIP
+    pass
+
+
+class CountsConnections(Protocol):
+    def _connection_opened(self) -> None: ...
 
 
 class Server(ThreadingHTTPServer):
+    """A threading server for any fake (this one's and the other providers'):
+    counts connections and can unblock idle keep-alive threads on stop."""
+
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type, fake: FakeTelefonIP) -> None:
-        self.fake = fake
+    def __init__(self, address: tuple[str, int], handler: type, fake: CountsConnections) -> None:
+        self.fake: Any = fake  # the handler knows which fake it serves
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, handler)
