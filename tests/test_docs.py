@@ -14,13 +14,18 @@ A code block runs in a test when an RST comment right before it says how:
 ``.. tested: pytest``
     split into files at ``# <name>.py`` lines, run with pytest: all pass;
 ``.. tested: receivers``
-    signal receivers: a test fires them through a real login.
+    signal receivers: a test fires them through a real login;
+``.. tested: curl <mode>``
+    shell commands pasted against the example site (``make demo``) started
+    with that login mode; the code is read from its console.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -35,9 +40,11 @@ from django_flashcall import conf
 from django_flashcall.checks import check_settings
 from django_flashcall.exceptions import ERRORS
 
+from .browser_helpers import ExampleServer
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-KINDS = {"project", "module", "settings", "pytest", "receivers"}
+KINDS = {"project", "module", "settings", "pytest", "receivers", "curl"}
 
 MARKED = re.compile(
     r"^\.\. tested: (?P<kind>\S+)(?: (?P<arg>\S+))?\n\n"
@@ -120,7 +127,7 @@ def test_every_marker_is_known_and_marks_a_block():
         assert len(markers) == len(marked), f"{name}: a '.. tested:' is not before a code block"
         for m in marked:
             assert m["kind"] in KINDS, f"{name}: unknown kind {m['kind']!r}"
-            if m["kind"] in ("project", "module"):
+            if m["kind"] in ("project", "module", "curl"):
                 assert m["arg"], f"{name}: '.. tested: {m['kind']}' needs a path"
 
 
@@ -363,3 +370,97 @@ def test_every_dotted_path_in_the_docs_imports():
             import_module(path)
         except ImportError:
             import_string(path)  # a class, function or attribute of a module
+
+
+# --------------------------------------------------------------------------- curl, as pasted
+
+DEMO_URL = "http://127.0.0.1:8000"
+
+
+def paste(block: str, server: ExampleServer, cwd: Path, code: str = "") -> str:
+    """Run a shell block as a user pastes it, against ``server``."""
+    script = block.replace(DEMO_URL, server.url)
+    if code:
+        assert '"code": "4677"' in script
+        script = script.replace('"code": "4677"', f'"code": "{code}"')
+    result = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def console_code(server: ExampleServer, phone: str) -> str:
+    """The code as the docs say to read it: on the server's console."""
+    lines = re.findall(
+        rf"Sandbox call to {re.escape(phone)} from \+7 \d{{3}} \d{{3}}-\d{{2}}-\d{{2}} "
+        r"\(code (\d{4})\)",
+        server.read_log(),
+    )
+    assert lines, server.read_log()
+    return lines[-1]
+
+
+@pytest.fixture
+def curl():
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+
+
+def curl_blocks(mode: str) -> list[str]:
+    blocks = [s.body for s in snippets("curl") if s.arg == mode]
+    assert len(blocks) == 2, f"'.. tested: curl {mode}': a request block, then a confirm block"
+    return blocks
+
+
+def test_api_example_in_session_mode_works_as_pasted(curl, tmp_path):
+    request, confirm = curl_blocks("session")
+    with ExampleServer(tmp_path / "site") as server:
+        answer = json.loads(paste(request, server, tmp_path))
+        assert answer["phone"] == "79244501003" and answer["channel"] == "call"
+        code = console_code(server, "+7 924 450-10-03")
+        # Without the header, as the page warns: 403 csrf_failed.
+        no_header = "\n".join(line for line in confirm.splitlines() if "X-CSRFToken" not in line)
+        assert '"code":"csrf_failed"' in paste(no_header, server, tmp_path, code)
+        out = paste(confirm, server, tmp_path, code)  # two JSON bodies, no newline between
+        verified, end = json.JSONDecoder().raw_decode(out)
+        me = json.loads(out[end:])
+        assert verified["verified"] is True and verified["phone"] == "79244501003"
+        assert me == {
+            "user_id": verified["user_id"],
+            "username": "79244501003",
+            "phone": "79244501003",
+        }
+
+
+def test_api_example_in_token_mode_works_as_pasted(curl, tmp_path):
+    request, confirm = curl_blocks("token")
+    with ExampleServer(tmp_path / "site", FLASHCALL_LOGIN="token") as server:
+        assert json.loads(paste(request, server, tmp_path))["phone"] == "79244501004"
+        code = console_code(server, "+7 924 450-10-04")
+        me = json.loads(paste(confirm, server, tmp_path, code))
+        assert me["username"] == "79244501004" and me["phone"] == "79244501004"
+    assert not (tmp_path / "cookies.txt").exists()  # no cookie jar in token mode
+
+
+def error_row(code: str) -> str:
+    """The "when" cell of ``code`` in the error table."""
+    text = pages()["reference/errors.rst"]
+    match = re.search(rf"``{code}``\n     - \d{{3}}\n     - (.*(?:\n       \S.*)*)", text)
+    assert match, code
+    return " ".join(match.group(1).split())
+
+
+@pytest.mark.django_db
+def test_error_table_says_what_the_api_answers_to_a_wrong_type(client):
+    """SPEC §4: a field of another JSON type is ``invalid_request``; the table agrees."""
+    assert "type" not in error_row("invalid_phone")
+    assert '``{"phone": 79244501003}``' in error_row("invalid_request")
+    response = client.post(
+        "/api/flashcall/request/", {"phone": 79244501003}, content_type="application/json"
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
