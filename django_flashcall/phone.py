@@ -16,6 +16,7 @@ from .exceptions import InvalidPhone
 # Longest reasonable spelling: "+7 (999) 999-99-99" is 18 characters.
 MAX_INPUT_LENGTH = 40
 _ALLOWED = re.compile(r"[0-9+()\-. ]+", re.ASCII)
+_NOT_DIGITS = str.maketrans("", "", "+()-. ")  # all _ALLOWED holds but digits
 
 
 def normalize(value: object) -> str:
@@ -28,7 +29,7 @@ def normalize(value: object) -> str:
     # "+" may only lead, and only before a 7.
     if "+" in text[1:]:
         raise InvalidPhone()
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = text.translate(_NOT_DIGITS)
     if text.startswith("+"):
         if not (len(digits) == 11 and digits[0] == "7"):
             raise InvalidPhone()

@@ -177,3 +177,46 @@ def test_a_field_without_a_sentinel_is_saved_by_the_orm():
     save_fields(made, ["sms_fallback"])
     assert prepared._UPDATES[(CallAttempt, ("sms_fallback",))] is None
     assert CallAttempt.objects.get(pk=made.pk).sms_fallback is True
+
+
+# --------------------------------------------------------------------------- the hot path
+
+
+def test_a_request_and_its_confirm_build_no_orm_query(
+    client, settings, flashcall_outbox, monkeypatch
+):
+    """The whole view stack of a verify-only flow runs prepared statements
+    only: no ``filter()`` resolved per call (what made it twice the peer's
+    CPU). A new query on this path must be prepared too, or this fails."""
+    from django.db.models.sql.query import Query
+
+    settings.FLASHCALL_LOGIN = "none"
+    owner = get_user_model().objects.create_user("owner")
+    PhoneNumber.objects.create(user=owner, phone=PHONE)
+    json = "application/json"
+    # Compile the statements once (the first use on a connection builds them).
+    client.post("/api/flashcall/request/", {"phone": "79244501009"}, content_type=json)
+    client.post(
+        "/api/flashcall/confirm/",
+        {"phone": "79244501009", "code": flashcall_outbox[-1].code},
+        content_type=json,
+    )
+
+    built = []
+    original = Query.add_q
+    monkeypatch.setattr(Query, "add_q", lambda self, q: (built.append(q), original(self, q))[1])
+    with CaptureQueriesContext(connection) as queries:
+        assert (
+            client.post("/api/flashcall/request/", {"phone": PHONE}, content_type=json).status_code
+            == 201
+        )
+        answer = client.post(
+            "/api/flashcall/confirm/",
+            {"phone": PHONE, "code": flashcall_outbox[-1].code},
+            content_type=json,
+        )
+    assert answer.json()["user_id"] == owner.pk
+    assert built == []
+    # request: the phone's rows, insert, update; confirm: lock, the phone's
+    # rows, owner, update (+ the savepoint pair of the test's transaction).
+    assert len(queries) == 3 + 4 + 2

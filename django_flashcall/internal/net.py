@@ -36,11 +36,30 @@ def _valid(value: str) -> str | None:
 
 def client_ip(request: HttpRequest) -> str | None:
     header = flashcall_settings.CLIENT_IP_HEADER
+    hops = int(flashcall_settings.TRUSTED_PROXY_COUNT or 0)
+    meta = request.META
+    # Asked three times per request (IP rate key, its check, the attempt
+    # row): parsed once for the same settings and headers.
+    inputs = (
+        header,
+        hops,
+        meta.get(header) if header else None,
+        meta.get("HTTP_X_FORWARDED_FOR") if hops > 0 else None,
+        meta.get("REMOTE_ADDR"),
+    )
+    known = getattr(request, "_flashcall_client_ip", None)
+    if known is not None and known[0] == inputs:
+        return known[1]
+    ip = _client_ip(request, header, hops)
+    request._flashcall_client_ip = (inputs, ip)  # type: ignore[attr-defined]
+    return ip
+
+
+def _client_ip(request: HttpRequest, header: str | None, hops: int) -> str | None:
     if header:
         ip = _valid(request.META.get(header, ""))
         if ip:
             return ip
-    hops = int(flashcall_settings.TRUSTED_PROXY_COUNT or 0)
     if hops > 0:
         forwarded = [
             p for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()

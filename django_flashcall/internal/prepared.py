@@ -228,6 +228,9 @@ class _PreparedInsert(_Prepared):
             for f in meta.local_concrete_fields
             if f is not meta.auto_field and not getattr(f, "generated", False)
         ]
+        # A str for a plain CharField or TextField is its own database value
+        # on every backend (get_db_prep_save returns it as it is).
+        self.plain = [(f, type(f) in (models.CharField, models.TextField)) for f in self.columns]
 
     def _compile(self, connection: Any) -> _Plan:
         query = InsertQuery(self.model)
@@ -253,7 +256,11 @@ class _PreparedInsert(_Prepared):
         if not plan.usable or _has_save_receivers(self.model):
             obj.save(force_insert=True, using=alias)
             return
-        params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self.columns]
+        params = [
+            value if type(value) is str and plain else f.get_db_prep_save(value, connection)
+            for f, plain in self.plain
+            for value in (f.pre_save(obj, True),)
+        ]
         meta = self.model._meta
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
