@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: venv demo test test-fast lint mutants docs dist bench clean
+.PHONY: venv demo test test-fast lint mutants docs dist bench bench-peer clean
 
 venv: $(STAMP)
 
@@ -65,6 +65,10 @@ dist: venv
 
 bench: venv
 	$(PY) benchmarks/run.py
+
+# Against django-phone-verify, instructions per flow (MATRIX=1: flows/s too).
+bench-peer:
+	benchmarks/compare_peer.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache docs/_build
