@@ -31,7 +31,7 @@ class StrictString(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         return self.check(self.field_name, data)
 
-    def check(self, name: str, data: Any) -> str:
+    def check(self, name: str | None, data: Any) -> str:
         if not isinstance(data, str):
             raise InvalidRequest(_("“%(field)s” must be a string.") % {"field": name})
         if self.max_length is not None and len(data) > self.max_length:
@@ -46,7 +46,7 @@ class StrictBoolean(serializers.BooleanField):
     def to_internal_value(self, data: Any) -> bool:
         return self.check(self.field_name, data)
 
-    def check(self, name: str, data: Any) -> bool:
+    def check(self, name: str | None, data: Any) -> bool:
         if not isinstance(data, bool):
             raise InvalidRequest(_("“%(field)s” must be true or false.") % {"field": name})
         return data
@@ -59,11 +59,12 @@ class StrictSerializer(serializers.Serializer):
         same checks on the class's declared fields. (A serializer instance
         deep-copies all its fields first, which on every request cost more
         than the checks themselves.)"""
-        if not isinstance(data, dict):  # DRF's own answers for null and the like
+        fields: dict[str, Any] = cls._declared_fields
+        # DRF's own answers for null and the like, and DRF's own fields.
+        if not isinstance(data, dict) or not all(hasattr(f, "check") for f in fields.values()):
             serializer = cls(data=data)
             serializer.is_valid(raise_exception=True)
             return serializer.validated_data
-        fields = cls._declared_fields
         cls.check_shape(data, fields)
         return cls.check_together({name: fields[name].check(name, data[name]) for name in data})
 
