@@ -1,3 +1,3 @@
 """Phone login and phone verification by flash call."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
