@@ -102,7 +102,11 @@ def test_asking_without_claiming_leaves_the_probe(log, clock):
     breaker.record_failure(NAME)
     breaker.record_failure(NAME)
     assert breaker.check(NAME, claim=False) == 60
-    clock.advance(60)
+    assert breaker.peek(NAME) == (60, False)
+    clock.advance(30.5)
+    assert breaker.peek(NAME) == (30, False)  # 29.5 s left: rounded up
+    clock.advance(29.5)
+    assert breaker.peek(NAME) == (0, False)
     assert breaker.check(NAME, claim=False) == 0
     assert breaker.check(NAME) == 0  # the probe is still there to take...
     assert breaker.check(NAME) == 1  # ...once
