@@ -38,7 +38,8 @@ TABLE = "django_flashcall_callattempt"
 SEED_SQL = f"""
 INSERT INTO {TABLE} (
     public_id, phone, channel, sms_fallback, status, reason, error, code_hash,
-    provider_id, checks_used, ip, user_agent, created_at, expires_at, verified_at,
+    provider_id, checks_used, phone_only_checks, ip, user_agent, created_at, expires_at,
+    verified_at,
     delivery_status, delivery_info, price, status_checked_at, provider, failed_before
 )
 SELECT
@@ -56,6 +57,7 @@ SELECT
     md5(g::text) || md5((g + 1)::text),
     CASE WHEN status IN ('refused', 'failed') THEN '' ELSE g::text END,
     CASE status WHEN 'exhausted' THEN 3 WHEN 'verified' THEN (g %% 2) ELSE 0 END,
+    0,
     CASE WHEN r2 < 0.02 THEN ('10.66.0.' || (g %% 20))::inet
          ELSE ('10.' || (g %% 200) || '.' || ((g / 200) %% 250) || '.' || (g %% 250))::inet END,
     'bench',

@@ -125,3 +125,56 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     return errors
+
+
+def _pays_for_calls() -> bool:
+    """Whether a provider that places paid calls is configured (not only the sandbox)."""
+    from .providers import SandboxProvider
+
+    paths: list[Any] = [flashcall_settings.PROVIDER]
+    listed = getattr(settings, "FLASHCALL_PROVIDERS", None)
+    if isinstance(listed, list | tuple) and listed:
+        paths = [p.get("BACKEND") if isinstance(p, dict) else p for p in listed]
+    for path in paths:
+        try:
+            provider = import_string(path) if isinstance(path, str) else None
+        except ImportError:
+            continue  # E002 says so
+        if not (isinstance(provider, type) and issubclass(provider, SandboxProvider)):
+            return True
+    return False
+
+
+@register(Tags.security)
+def check_abuse(app_configs: Any = None, **kwargs: Any) -> list:
+    """SPEC §10: spend capped, and a challenge that imports."""
+    errors: list = []
+    if flashcall_settings.DAILY_BUDGET is None and not settings.DEBUG and _pays_for_calls():
+        errors.append(
+            Warning(
+                "FLASHCALL_DAILY_BUDGET is not set: nothing caps what calls cost the site "
+                "in a day, whoever asks for them.",
+                hint="Set FLASHCALL_DAILY_BUDGET to about twice the calls of your busiest "
+                "day (see the docs' security page), and a FLASHCALL_CHALLENGE so that "
+                "pumping is stopped long before it.",
+                id="django_flashcall.W013",
+            )
+        )
+    path = flashcall_settings.CHALLENGE
+    if isinstance(path, str) and path:
+        try:
+            challenge = import_string(path)
+        except ImportError as exc:
+            challenge, problem = None, f"cannot be imported ({type(exc).__name__})"
+        else:
+            problem = "is not callable"
+        if not callable(challenge):
+            errors.append(
+                Error(
+                    f"FLASHCALL_CHALLENGE {path!r} {problem}.",
+                    hint="The dotted path of a callable(request, phone, value) -> bool, "
+                    "e.g. one that checks a CAPTCHA token.",
+                    id="django_flashcall.E013",
+                )
+            )
+    return errors

@@ -47,6 +47,15 @@ DEFAULTS: dict[str, Any] = {
     "BROWSABLE_API": None,  # DRF's HTML pages for the API; None follows DEBUG
     # {"79000000000": "1234"}: no call, a fixed code (SPEC §8); E022, W020.
     "TEST_NUMBERS": {},
+    # Pumping defenses (SPEC §10, internal/abuse.py).
+    "CHALLENGE": None,  # dotted path: callable(request, phone, value) -> bool
+    "RANGE_DIGITS": 7,  # leading digits of 79XXXXXXXXX that make a number range
+    "RANGE_RISK": 3,  # unverified calls to a range in ~24 h that raise the bar
+    "NETWORK_RISK": 10,  # unverified calls from an IPv4 /24 or IPv6 /48 in ~24 h
+    "RANGE_DAILY_LIMIT": None,  # calls to a range in ~24 h, challenge or not
+    "CONVERSION_MIN": 0.5,  # share of the last hour's calls that must be verified...
+    "CONVERSION_SAMPLE": 20,  # ...once at least this many calls were placed
+    "CONVERSION_HOLD": 3600,  # seconds the bar stays raised, doubled per trip in a day
 }
 
 
@@ -112,6 +121,14 @@ RULES: dict[str, Rule] = {
     "CACHE_ALIAS": _STR,
     "BROWSABLE_API": Rule(lambda v: v is None or isinstance(v, bool), "True, False or None"),
     # RATELIMIT_* are checked by E005/W004 and LOW_BALANCE by E006.
+    "CHALLENGE": _optional_str(),  # E013 when it does not import
+    "RANGE_DIGITS": Rule(lambda v: _is_int(v) and 4 <= v <= 11, "a whole number from 4 to 11"),
+    "RANGE_RISK": _int_at_least(1),
+    "NETWORK_RISK": _int_at_least(1),
+    "RANGE_DAILY_LIMIT": _int_at_least(1, none=True),
+    "CONVERSION_MIN": Rule(lambda v: _is_number(v) and 0 <= v <= 1, "a number from 0 to 1"),
+    "CONVERSION_SAMPLE": _int_at_least(1),
+    "CONVERSION_HOLD": _int_at_least(1),
 }
 
 
@@ -236,6 +253,38 @@ class Settings:
     @property
     def BROWSABLE_API(self) -> bool | None:
         return self._get("BROWSABLE_API")
+
+    @property
+    def CHALLENGE(self) -> str | None:
+        return self._get("CHALLENGE")
+
+    @property
+    def RANGE_DIGITS(self) -> int:
+        return self._get("RANGE_DIGITS")
+
+    @property
+    def RANGE_RISK(self) -> int:
+        return self._get("RANGE_RISK")
+
+    @property
+    def NETWORK_RISK(self) -> int:
+        return self._get("NETWORK_RISK")
+
+    @property
+    def RANGE_DAILY_LIMIT(self) -> int | None:
+        return self._get("RANGE_DAILY_LIMIT")
+
+    @property
+    def CONVERSION_MIN(self) -> float:
+        return self._get("CONVERSION_MIN")
+
+    @property
+    def CONVERSION_SAMPLE(self) -> int:
+        return self._get("CONVERSION_SAMPLE")
+
+    @property
+    def CONVERSION_HOLD(self) -> int:
+        return self._get("CONVERSION_HOLD")
 
 
 flashcall_settings = Settings()

@@ -113,6 +113,18 @@ class ProviderUnavailable(FlashCallError):
     default_detail = _("Calls cannot be placed right now. Try again in a minute.")
 
 
+class ChallengeRequired(FlashCallError):
+    """The risk is high (SPEC §10): answer ``FLASHCALL_CHALLENGE`` to get a call.
+
+    Carries ``challenge`` (the question) when the challenge has a ``prompt``.
+    """
+
+    code = "challenge_required"
+    status = 403
+    default_detail = _("Please answer the check below to get a call.")
+    wrong_detail = _("The answer to the check is wrong. Please try again.")
+
+
 ERRORS: tuple[type[FlashCallError], ...] = (
     InvalidPhone,
     InvalidCode,
@@ -123,4 +135,5 @@ ERRORS: tuple[type[FlashCallError], ...] = (
     RateLimited,
     PhoneTaken,
     ProviderUnavailable,
+    ChallengeRequired,
 )

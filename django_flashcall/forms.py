@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from .conf import flashcall_settings
-from .exceptions import InvalidPhone
+from .exceptions import ChallengeRequired, InvalidPhone
 from .internal.codes import parse_code
 from .phone import normalize
 
@@ -67,11 +68,39 @@ class PhoneForm(AccessibleForm):
         required=False,
         initial=True,
     )
+    # FLASHCALL_CHALLENGE's answer (SPEC §10): shown only once the app asks
+    # for it (ask_challenge); the _challenge.html template draws it, and a
+    # site overrides that template to draw its CAPTCHA widget instead.
+    challenge = forms.CharField(
+        label=_("Answer the check"),
+        required=False,
+        max_length=4096,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not flashcall_settings.SMS_FALLBACK:
             del self.fields["sms_fallback"]
+        self.challenge_asked = False
+
+    def ask_challenge(self, error: ChallengeRequired) -> None:
+        """Show the challenge field, labelled with its question if it has one,
+        and empty: an answer that did not pass is not shown back."""
+        self.challenge_asked = True
+        field = self.fields["challenge"]
+        field.label = str(error.extra.get("challenge") or field.label)
+        self["challenge"].label = field.label  # the bound field was made at validation
+        field.widget.attrs["autofocus"] = True
+        self.fields[next(iter(self.fields))].widget.attrs.pop("autofocus", None)
+        if self.is_bound:
+            data = QueryDict(mutable=True)
+            data.update(self.data)
+            data[self.add_prefix("challenge")] = ""
+            self.data = data
+
+    def challenge_answer(self) -> str | None:
+        return (self.cleaned_data.get("challenge") or None) if self.is_bound else None
 
     def clean_phone(self) -> str:
         """The stored form, ``79XXXXXXXXX``."""

@@ -49,6 +49,9 @@ class Reason(models.TextChoices):
     BAD_RESPONSE = "bad_response", _("malformed provider answer")
     REJECTED = "rejected", _("provider refused the call")
     CACHE_DOWN = "cache_unavailable", _("shared cache unavailable")
+    CHALLENGE = "challenge", _("challenge required or failed")
+    RANGE_LIMIT = "range_limit", _("number range daily limit")
+    PHONE_ONLY = "phone_only", _("no check left for confirms by phone alone")
 
 
 # Attempts that did, or may have, placed a paid call: what the cooldown, the
@@ -106,6 +109,10 @@ class CallAttempt(models.Model):
     failed_before = models.CharField(_("providers failed before"), max_length=100, blank=True)
     provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
     checks_used = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
+    # Those of ``checks_used`` sent by phone alone (no attempt id, no page
+    # session): at most one per attempt, never its last check, and not
+    # counted toward the phone's lock (services.confirm_code says why).
+    phone_only_checks = models.PositiveSmallIntegerField(_("wrong codes by phone alone"), default=0)
     ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
     user = models.ForeignKey(

@@ -28,7 +28,7 @@ from django.views import View
 
 from . import services
 from .conf import flashcall_settings
-from .exceptions import FlashCallError, InvalidCode, InvalidPhone, RateLimited
+from .exceptions import ChallengeRequired, FlashCallError, InvalidCode, InvalidPhone, RateLimited
 from .forms import CodeForm, PhoneForm, ResendForm
 from .internal import clock
 from .internal.login import BACKEND, can_log_in
@@ -104,6 +104,9 @@ def cooldown_left(state: dict[str, Any] | None) -> int:
 def _show_error(form: Any, error: FlashCallError, field: str | None = None) -> dict[str, Any]:
     """Put ``error`` on ``form``; return the template's ``wait``: when to try
     again, and which limit said so (the page's advice depends on it)."""
+    if isinstance(error, ChallengeRequired):
+        form.ask_challenge(error)
+        field = "challenge"
     form.add_error(field, error_message(error))
     retry_after = error.extra.get("retry_after")
     if retry_after:
@@ -140,7 +143,12 @@ class PhoneLoginView(View):
         wait: dict[str, Any] = {}
         try:
             check_ip_rate(request, REQUEST_GROUP, "RATELIMIT_REQUEST")
-            attempt = services.request_code(phone, request=request, sms_fallback=form.sms_choice())
+            attempt = services.request_code(
+                phone,
+                request=request,
+                sms_fallback=form.sms_choice(),
+                challenge=form.challenge_answer(),
+            )
         except FlashCallError as error:
             wait = _show_error(form, error, "phone" if isinstance(error, InvalidPhone) else None)
             return self.render(request, form, wait)
@@ -225,7 +233,10 @@ class ConfirmView(View):
                 raise RateLimited(retry_after=left, reason=Reason.COOLDOWN)
             check_ip_rate(request, REQUEST_GROUP, "RATELIMIT_REQUEST")
             attempt = services.request_code(
-                self.state["phone"], request=request, sms_fallback=form.sms_choice()
+                self.state["phone"],
+                request=request,
+                sms_fallback=form.sms_choice(),
+                challenge=form.challenge_answer(),
             )
         except FlashCallError as error:
             wait = _show_error(form, error)

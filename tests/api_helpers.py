@@ -5,7 +5,7 @@ from __future__ import annotations
 REQUEST = "/api/flashcall/request/"
 CONFIRM = "/api/flashcall/confirm/"
 PHONE = "79244501003"
-ERROR_KEYS = {"detail", "code", "attempts_left", "retry_after"}
+ERROR_KEYS = {"detail", "code", "attempts_left", "retry_after", "challenge"}
 
 
 def post(client, url, body, **extra):

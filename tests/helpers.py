@@ -173,3 +173,19 @@ def use_failing(settings: Any, reason: str = "server_error") -> type[FailingProv
     FailingProvider.calls.clear()
     FailingProvider.reason = reason
     return FailingProvider
+
+
+def owners_attempt(number: str = PHONE) -> str:
+    """The id of the phone's newest confirmable attempt: what the client that
+    asked for the call holds. A confirm that carries it is the owner's; one by
+    phone alone gets a single check (services/phone_only.py)."""
+    from django_flashcall.models import CONFIRMABLE, CallAttempt
+    from django_flashcall.phone import normalize
+
+    newest = (
+        CallAttempt.objects.filter(phone=normalize(number), status__in=CONFIRMABLE)
+        .order_by("-created_at", "-pk")
+        .values_list("public_id", flat=True)
+        .first()
+    )
+    return str(newest)

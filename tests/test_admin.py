@@ -19,7 +19,7 @@ from django_flashcall.internal.clock import now
 from django_flashcall.models import CallAttempt, Channel, PhoneNumber, Reason, Status, called_q
 from django_flashcall.providers import BaseProvider, ProviderResult
 from django_flashcall.testing import refused_url
-from tests.helpers import scrub
+from tests.helpers import owners_attempt, scrub
 
 pytestmark = pytest.mark.django_db
 
@@ -273,12 +273,14 @@ def test_unlock_action_lifts_the_failure_lock(admin_client, settings, fixed_prov
     first = services.request_code(PHONE)
     for _ in range(3):
         with pytest.raises(InvalidCode):
-            services.confirm_code(PHONE, "0000")
+            services.confirm_code(PHONE, "0000", attempt_id=owners_attempt(PHONE))
     second = services.request_code(PHONE)
     with pytest.raises(InvalidCode):
-        services.confirm_code(PHONE, "1111")  # the 4th wrong code: locked
+        services.confirm_code(
+            PHONE, "1111", attempt_id=owners_attempt(PHONE)
+        )  # the 4th wrong code: locked
     with pytest.raises(TooManyAttempts):
-        services.confirm_code(PHONE, CODE)
+        services.confirm_code(PHONE, CODE, attempt_id=owners_attempt(PHONE))
     with pytest.raises(RateLimited):
         services.request_code(PHONE)
 
@@ -303,7 +305,7 @@ def test_unlock_action_lifts_the_failure_lock(admin_client, settings, fixed_prov
         )
     ]
     third = services.request_code(PHONE)  # no longer locked
-    assert services.confirm_code(PHONE, CODE).pk == third.pk
+    assert services.confirm_code(PHONE, CODE, attempt_id=owners_attempt(PHONE)).pk == third.pk
 
 
 def test_unlock_keeps_wrong_codes_before_the_last_success(admin_client, settings, attempt):

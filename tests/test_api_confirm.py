@@ -98,7 +98,7 @@ def test_kth_wrong_code_answers_attempts_left(client, call, settings, max_checks
     settings.FLASHCALL_MAX_CHECKS = max_checks
     attempt_id, code = call()
     for k in range(1, max_checks + 1):
-        response = post(client, CONFIRM, {"phone": PHONE, "code": wrong(code)})
+        response = post(client, CONFIRM, {"attempt_id": attempt_id, "code": wrong(code)})
         body = assert_error(response, 400, "invalid_code")
         assert body["attempts_left"] == max_checks - k
     assert attempt(attempt_id).checks_used == max_checks
@@ -193,17 +193,18 @@ def test_the_newest_call_supersedes_the_previous_one(client, call, settings):
 def test_wrong_codes_lock_the_phone_across_calls(client, call, settings, clock):
     settings.FLASHCALL_RESEND_COOLDOWN = 0
     settings.FLASHCALL_PHONE_MAX_FAILURES = 4
-    _, code = call()
+    first, code = call()
     for _ in range(3):
-        post(client, CONFIRM, {"phone": PHONE, "code": wrong(code)})
+        post(client, CONFIRM, {"attempt_id": first, "code": wrong(code)})
     clock.advance(10)
     attempt_id, code = call()  # a new call does not reset the phone's count
     body = assert_error(
-        post(client, CONFIRM, {"phone": PHONE, "code": wrong(code)}), 400, "invalid_code"
+        post(client, CONFIRM, {"attempt_id": attempt_id, "code": wrong(code)}), 400, "invalid_code"
     )
     assert body["attempts_left"] == 2
     # Locked: the right code is refused...
-    assert_error(post(client, CONFIRM, {"phone": PHONE, "code": code}), 429, "too_many_attempts")
+    body = {"attempt_id": attempt_id, "code": code}
+    assert_error(post(client, CONFIRM, body), 429, "too_many_attempts")
     assert attempt(attempt_id).status == Status.PENDING
     # ...and request places no paid call, with a retry_after to the window's end.
     response = post(client, REQUEST, {"phone": PHONE})
@@ -291,14 +292,15 @@ def test_confirm_ip_rate_limit_is_a_429_not_a_403(client, call, settings):
     settings.FLASHCALL_RATELIMIT_CONFIRM = "3/h"
     attempt_id, code = call()
     for _ in range(2):
-        post(client, CONFIRM, {"phone": PHONE, "code": wrong(code)})
+        post(client, CONFIRM, {"attempt_id": attempt_id, "code": wrong(code)})
     assert post(client, CONFIRM, {"phone": PHONE, "code": "bad"}).status_code == 400
-    response = post(client, CONFIRM, {"phone": PHONE, "code": code})
+    response = post(client, CONFIRM, {"attempt_id": attempt_id, "code": code})
     body = assert_error(response, 429, "rate_limited")
     assert 1 <= body["retry_after"] <= 3600
     assert attempt(attempt_id).status == Status.PENDING  # the limited one was not checked
     # Another IP may still confirm.
-    response = post(client, CONFIRM, {"phone": PHONE, "code": code}, REMOTE_ADDR="10.9.9.9")
+    body = {"attempt_id": attempt_id, "code": code}
+    response = post(client, CONFIRM, body, REMOTE_ADDR="10.9.9.9")
     assert response.status_code == 200
 
 

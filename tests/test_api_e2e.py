@@ -122,19 +122,20 @@ def test_query_budgets(
     # A copy: Django clears connection.queries when the next request starts.
     statements["request"] = [q["sql"] for q in captured.captured_queries]
     assert response.status_code == 201
-    code = flashcall_outbox[-1].code
+    code, held = flashcall_outbox[-1].code, response.json()["attempt_id"]
 
     with django_assert_max_num_queries(CONFIRM_EXISTING_USER_QUERIES) as captured:
-        response = post(client, CONFIRM, {"phone": PHONE, "code": code})
+        response = post(client, CONFIRM, {"attempt_id": held, "code": code})
     statements["confirm, existing user"] = [q["sql"] for q in captured.captured_queries]
     assert response.json()["user_id"] == owner.pk
 
     client.logout()
     other = "79244501004"
-    assert post(client, REQUEST, {"phone": other}).status_code == 201
-    code = flashcall_outbox[-1].code
+    response = post(client, REQUEST, {"phone": other})
+    assert response.status_code == 201
+    code, held = flashcall_outbox[-1].code, response.json()["attempt_id"]
     with django_assert_max_num_queries(CONFIRM_NEW_USER_QUERIES) as captured:
-        response = post(client, CONFIRM, {"phone": other, "code": code})
+        response = post(client, CONFIRM, {"attempt_id": held, "code": code})
     statements["confirm, new user"] = [q["sql"] for q in captured.captured_queries]
     assert response.json()["user_id"] == django_user_model.objects.get(username=other).pk
 

@@ -26,9 +26,16 @@ SPEC_ERRORS = {
     "rate_limited": 429,
     "phone_taken": 409,
     "provider_unavailable": 503,
+    "challenge_required": 403,  # SPEC §10
 }
-# What each endpoint can answer (SPEC §4, §6).
-REQUEST_ERRORS = {"invalid_phone", "invalid_request", "rate_limited", "provider_unavailable"}
+# What each endpoint can answer (SPEC §4, §6, §10).
+REQUEST_ERRORS = {
+    "invalid_phone",
+    "invalid_request",
+    "rate_limited",
+    "provider_unavailable",
+    "challenge_required",
+}
 CONFIRM_ERRORS = {
     "invalid_phone",
     "invalid_code",
@@ -113,7 +120,7 @@ def test_schema_request_bodies(schema):
         ref = body["schema"]["$ref"].rsplit("/", 1)[1]
         return schema["components"]["schemas"][ref]
 
-    assert set(fields(REQUEST)["properties"]) == {"phone", "sms_fallback"}
+    assert set(fields(REQUEST)["properties"]) == {"phone", "sms_fallback", "challenge"}
     assert fields(REQUEST)["required"] == ["phone"]
     assert set(fields(CONFIRM)["properties"]) == {"phone", "attempt_id", "code"}
 
@@ -152,8 +159,9 @@ def test_schema_documents_the_answers_of_the_http_edge(schema, path, status, cod
 
 
 def test_request_has_no_csrf_answer(schema):
-    # request/ is not CSRF-protected: a 403 there would be a bug.
-    assert "403" not in schema["paths"][REQUEST]["post"]["responses"]
+    # request/ is not CSRF-protected: its only 403 is the challenge (SPEC §10).
+    forbidden = schema["paths"][REQUEST]["post"]["responses"]["403"]
+    assert forbidden["description"] == "`challenge_required`"
 
 
 def test_schema_as_yaml(client):

@@ -72,10 +72,11 @@ def test_works_without_a_request(outbox):
 
 def test_wrong_code_is_none_and_counts(outbox, rf_request):
     attempt = request_code(PHONE)
-    assert authenticate(rf_request, phone=PHONE, code=wrong(code_for(outbox))) is None
+    held = str(attempt.public_id)
+    assert authenticate(rf_request, attempt_id=held, code=wrong(code_for(outbox))) is None
     assert CallAttempt.objects.get(pk=attempt.pk).checks_used == 1
     assert rf_request.flashcall_error.code == "invalid_code"
-    assert authenticate(rf_request, phone=PHONE, code=code_for(outbox)) is not None
+    assert authenticate(rf_request, attempt_id=held, code=code_for(outbox)) is not None
 
 
 def test_expired_code_is_none(outbox, rf_request, clock):

@@ -487,3 +487,58 @@ def test_admin_monitoring_screenshot(tab_factory, server):
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)
     assert tab.errors == [], "the monitoring page logged errors"
+
+
+# --------------------------------------------------------------------------- the challenge
+
+
+@pytest.fixture(scope="module")
+def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleServer]:
+    """The example with the toy challenge, asked for once a range has one
+    unanswered call (SPEC §10)."""
+    with ExampleServer(
+        tmp_path_factory.mktemp("guarded-site"),
+        FLASHCALL_CHALLENGE="django_flashcall.testing.challenge.arithmetic",
+        FLASHCALL_RANGE_RISK="1",
+    ) as running:
+        yield running
+
+
+def test_the_phone_page_asks_for_the_challenge_when_the_range_is_hot(
+    chromium_browser, guarded_server, artifacts
+):
+    tab = Tab(chromium_browser, guarded_server, artifacts, locale="en-US")
+    page = tab.page
+    try:
+        tab.goto("/accounts/phone/")
+        assert page.locator("#id_challenge").count() == 0  # not asked while the risk is low
+        request_call(tab, "+7 924 450-10-01", "Call me")  # never answered: the range is hot
+
+        tab.goto("/accounts/phone/")
+        page.fill("#id_phone", "+7 924 450-10-02")
+        with page.expect_navigation(url=re.compile(r"/accounts/phone/$")):
+            page.get_by_role("button", name="Call me").click()
+        question = page.locator("label[for=id_challenge]").inner_text()
+        match = re.fullmatch(r"How much is (\d+) \+ (\d+)\?", question)
+        assert match, question
+        assert "answer the check" in page.locator("#id_challenge_error").inner_text()
+        assert page.evaluate("document.activeElement.id") == "id_challenge"
+        assert page.locator("#id_phone").input_value() == "+7 924 450-10-02"  # kept
+        tab.shot("challenge-01-asked")
+
+        page.fill("#id_challenge", "0")  # wrong: asked again, no call
+        with page.expect_navigation(url=re.compile(r"/accounts/phone/$")):
+            page.get_by_role("button", name="Call me").click()
+        assert "wrong" in page.locator("#id_challenge_error").inner_text()
+        assert page.locator("#id_challenge").input_value() == ""
+
+        page.fill("#id_challenge", str(int(match[1]) + int(match[2])))
+        with page.expect_navigation(url=re.compile(r"/accounts/phone/confirm/")):
+            page.get_by_role("button", name="Call me").click()
+        code = digits(page.locator("[data-sandbox-caller]").inner_text())[-4:]
+        tab.shot("challenge-02-called")
+        type_code(tab, code, re.compile(r"/profile/$"))
+        assert page.locator("[data-profile-phone]").inner_text() == "+7 924 450-10-02"
+        assert tab.errors == []
+    finally:
+        tab.close()

@@ -181,10 +181,10 @@ def test_exact_among_a_million_calls(outbox, clock, settings):
         cursor.execute(
             f"""INSERT INTO {CallAttempt._meta.db_table}
                 (public_id, phone, channel, sms_fallback, status, reason, error, code_hash,
-                 provider_id, checks_used, user_agent, created_at, delivery_info,
-                 provider, failed_before)
+                 provider_id, checks_used, phone_only_checks, user_agent, created_at,
+                 delivery_info, provider, failed_before)
             SELECT gen_random_uuid(), '79' || lpad(g::text, 9, '0'), 'call', false,
-                   'verified', '', '', '', '', 0, '',
+                   'verified', '', '', '', '', 0, 0, '',
                    %s::timestamptz + (g * interval '80 milliseconds'), '', 'telefonip', ''
             FROM generate_series(0, %s) AS g""",
             [at - DAY + timedelta(seconds=1), n - 1],

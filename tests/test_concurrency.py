@@ -76,9 +76,10 @@ def test_database_is_postgresql():
 @pytest.mark.parametrize("threads", [8, 16])
 def test_concurrent_right_codes_verify_exactly_once(flashcall_outbox, threads):
     attempt = request_code(PHONE)
+    held = str(attempt.public_id)
     code = flashcall_outbox[-1].code
 
-    results = together(threads, lambda i: confirm_code(PHONE, code))
+    results = together(threads, lambda i: confirm_code(PHONE, code, attempt_id=held))
 
     assert kinds(results) == {"CallAttempt": 1, "NoActiveAttempt": threads - 1}
     (winner,) = [r for r in results if isinstance(r, CallAttempt)]
@@ -100,9 +101,10 @@ def test_concurrent_right_codes_by_attempt_id_verify_exactly_once(flashcall_outb
 def test_concurrent_wrong_guesses_never_exceed_max_checks(flashcall_outbox, settings, max_checks):
     settings.FLASHCALL_MAX_CHECKS = max_checks
     attempt = request_code(PHONE)
+    held = str(attempt.public_id)
     code = flashcall_outbox[-1].code
 
-    results = together(20, lambda i: confirm_code(PHONE, wrong(code)))
+    results = together(20, lambda i: confirm_code(PHONE, wrong(code), attempt_id=held))
 
     assert kinds(results) == {"InvalidCode": max_checks, "TooManyAttempts": 20 - max_checks}
     left = sorted(r.extra["attempts_left"] for r in results if isinstance(r, InvalidCode))
@@ -111,14 +113,17 @@ def test_concurrent_wrong_guesses_never_exceed_max_checks(flashcall_outbox, sett
     assert stored.checks_used == max_checks
     assert stored.status == "exhausted"
     with pytest.raises(TooManyAttempts):
-        confirm_code(PHONE, code)
+        confirm_code(PHONE, code, attempt_id=held)
 
 
 def test_concurrent_right_and_wrong_codes_keep_the_invariants(flashcall_outbox):
     attempt = request_code(PHONE)
+    held = str(attempt.public_id)
     code = flashcall_outbox[-1].code
 
-    results = together(12, lambda i: confirm_code(PHONE, code if i % 2 else wrong(code)))
+    results = together(
+        12, lambda i: confirm_code(PHONE, code if i % 2 else wrong(code), attempt_id=held)
+    )
 
     counts = kinds(results)
     assert counts["CallAttempt"] <= 1
@@ -173,28 +178,43 @@ def _try_request(number: str) -> Any:
 def test_phone_lock_holds_under_concurrent_wrong_guesses(flashcall_outbox, settings):
     settings.FLASHCALL_PHONE_MAX_FAILURES = 4
     settings.FLASHCALL_RESEND_COOLDOWN = 0
-    request_code(PHONE)
+    held = str(request_code(PHONE).public_id)
     for _ in range(3):  # 3 of the phone's 4 wrong codes, on a first attempt
         with pytest.raises(InvalidCode):
-            confirm_code(PHONE, wrong(flashcall_outbox[-1].code))
+            confirm_code(PHONE, wrong(flashcall_outbox[-1].code), attempt_id=held)
     attempt = request_code(PHONE)  # a new call does not reset the phone's count
+    held = str(attempt.public_id)
     code = flashcall_outbox[-1].code
 
-    results = together(12, lambda i: confirm_code(PHONE, wrong(code)))
+    results = together(12, lambda i: confirm_code(PHONE, wrong(code), attempt_id=held))
 
     # One wrong code was left to the phone: exactly one may be counted.
     assert kinds(results) == {"InvalidCode": 1, "TooManyAttempts": 11}
     assert CallAttempt.objects.get(pk=attempt.pk).checks_used == 1
     with pytest.raises(TooManyAttempts):
-        confirm_code(PHONE, code)
+        confirm_code(PHONE, code, attempt_id=held)
 
 
 def test_no_active_attempt_is_what_losers_see(flashcall_outbox):
-    request_code(PHONE)
+    held = str(request_code(PHONE).public_id)
     code = flashcall_outbox[-1].code
-    confirm_code(PHONE, code)
-    results = together(8, lambda i: confirm_code(PHONE, code))
+    confirm_code(PHONE, code, attempt_id=held)
+    results = together(8, lambda i: confirm_code(PHONE, code, attempt_id=held))
     assert all(isinstance(r, NoActiveAttempt) for r in results)
+
+
+def test_concurrent_guesses_by_phone_alone_get_one_check(flashcall_outbox):
+    # Confirms by phone alone may be anyone's: one check per call between
+    # them, never more, and the owner's code stays live (SPEC §10).
+    attempt = request_code(PHONE)
+    code = flashcall_outbox[-1].code
+
+    results = together(16, lambda i: confirm_code(PHONE, wrong(code)))
+
+    assert kinds(results) == {"InvalidCode": 1, "TooManyAttempts": 15}
+    stored = CallAttempt.objects.get(pk=attempt.pk)
+    assert (stored.status, stored.checks_used, stored.phone_only_checks) == ("pending", 1, 1)
+    assert confirm_code(PHONE, code, attempt_id=str(attempt.public_id)).pk == attempt.pk
 
 
 # --------------------------------------------------------------------------- ATOMIC_REQUESTS

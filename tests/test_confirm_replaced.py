@@ -10,7 +10,7 @@ import pytest
 from django_flashcall.exceptions import CodeExpired, InvalidCode
 from django_flashcall.providers import ProviderResult, SandboxProvider
 from django_flashcall.services import confirm_code, request_code
-from tests.helpers import PHONE
+from tests.helpers import PHONE, owners_attempt
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +39,9 @@ def call(codes: list[str], phone: str, code: str):
 
 
 def detail_for(phone: str, code: str) -> str:
+    """The detail of a wrong code sent by the owner (with the attempt id)."""
     with pytest.raises(InvalidCode) as info:
-        confirm_code(phone, code)
+        confirm_code(phone, code, attempt_id=owners_attempt(phone))
     return str(info.value.detail)
 
 

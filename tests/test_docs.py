@@ -279,12 +279,16 @@ def test_signal_receivers_fire(client, flashcall_outbox, settings):
     settings.FLASHCALL_RESEND_COOLDOWN = 0
     phone = "79244501003"
 
+    held: list[str] = []
+
     def request_call() -> str:
-        client.post("/api/flashcall/request/", {"phone": phone}, content_type="application/json")
+        body = {"phone": phone}
+        answer = client.post("/api/flashcall/request/", body, content_type="application/json")
+        held.append(answer.json()["attempt_id"])
         return flashcall_outbox[-1].code
 
     def confirm(code: str) -> str | None:
-        body = {"phone": phone, "code": code}
+        body = {"attempt_id": held[-1], "code": code}
         answer = client.post("/api/flashcall/confirm/", body, content_type="application/json")
         return answer.json().get("code")
 

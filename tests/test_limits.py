@@ -18,7 +18,7 @@ from django_flashcall.exceptions import (
 from django_flashcall.models import CallAttempt
 from django_flashcall.providers import ProviderError
 from django_flashcall.services import confirm_code, request_code
-from tests.helpers import code_for, phone, row, wrong
+from tests.helpers import code_for, owners_attempt, phone, row, wrong
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def _fail(times: int, code: str) -> list[int]:
     left = []
     for _ in range(times):
         with pytest.raises(InvalidCode) as info:
-            confirm_code(PHONE, wrong(code))
+            confirm_code(PHONE, wrong(code), attempt_id=owners_attempt(PHONE))
         left.append(info.value.extra["attempts_left"])
     return left
 
@@ -62,7 +62,7 @@ def test_wrong_codes_lock_the_phone_across_attempts(outbox, lockable):
 
     # Confirm: the attempt has a check left, yet the phone is locked.
     with pytest.raises(TooManyAttempts):
-        confirm_code(PHONE, code)
+        confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE))
     assert row(second).status == "pending" and row(second).checks_used == 2
     assert row(second).user_id is None
 
@@ -96,7 +96,9 @@ def test_phone_lock_is_a_rolling_window(outbox, lockable):
     # The first attempt's 3 failures age out; the second's 2 remain: unlocked.
     clock.advance(DAY - 3600 + 1)
     request_code(PHONE)
-    assert confirm_code(PHONE, code_for(outbox)).status == "verified"
+    assert (
+        confirm_code(PHONE, code_for(outbox), attempt_id=owners_attempt(PHONE)).status == "verified"
+    )
 
 
 def test_a_success_resets_the_phone_failure_count(outbox, lockable):
@@ -108,7 +110,9 @@ def test_a_success_resets_the_phone_failure_count(outbox, lockable):
     code = code_for(outbox)
     _fail(1, code)  # 4 of 5
     clock.advance(1)
-    assert confirm_code(PHONE, code).status == "verified"  # resets the count
+    assert (
+        confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE)).status == "verified"
+    )  # resets the count
     clock.advance(1)
 
     request_code(PHONE)
@@ -118,7 +122,7 @@ def test_a_success_resets_the_phone_failure_count(outbox, lockable):
     request_code(PHONE)  # 3 < 5: not locked
     code = code_for(outbox)
     assert _fail(1, code) == [2]
-    assert confirm_code(PHONE, code).status == "verified"
+    assert confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE)).status == "verified"
 
 
 def test_default_phone_max_failures_is_ten(outbox, settings, clock):
@@ -132,7 +136,7 @@ def test_default_phone_max_failures_is_ten(outbox, settings, clock):
     code = code_for(outbox)
     _fail(1, code)  # the 10th wrong code
     with pytest.raises(TooManyAttempts):
-        confirm_code(PHONE, code)
+        confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE))
     with pytest.raises(RateLimited):
         request_code(PHONE)
 
@@ -258,8 +262,8 @@ def test_every_spelling_shares_one_set_of_limits(outbox, clock, spellings):
     code = code_for(outbox)
     for other in others[:2]:
         with pytest.raises(InvalidCode):
-            confirm_code(other, wrong(code))
-    assert confirm_code(others[-1], code).phone == PHONE
+            confirm_code(other, wrong(code), attempt_id=owners_attempt(other))
+    assert confirm_code(others[-1], code, attempt_id=owners_attempt(others[-1])).phone == PHONE
 
 
 # --------------------------------------------------------------------------- site budget

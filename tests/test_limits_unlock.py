@@ -36,8 +36,8 @@ def test_an_unlock_lifts_the_cooldown_and_the_daily_limit(outbox, settings, cloc
 
 def test_an_unlock_forgives_wrong_codes_and_expires_the_guessed_attempt(outbox, clock):
     attempt = request_code(PHONE)
-    with pytest.raises(InvalidCode):
-        confirm_code(PHONE, wrong(code_for(outbox)))
+    with pytest.raises(InvalidCode):  # the owner's wrong code (it carries the attempt)
+        confirm_code(PHONE, wrong(code_for(outbox)), attempt_id=str(attempt.public_id))
     state = limits.phone_state(PHONE, clock())
     assert state.failing == [(attempt.pk, Status.PENDING, 1)]
     assert state.failures == 1

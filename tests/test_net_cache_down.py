@@ -69,12 +69,13 @@ def test_confirm_skips_the_ip_rate_and_still_counts_checks(
 ):
     settings.FLASHCALL_LOGIN = "none"
     caplog.set_level(logging.WARNING, logger="django_flashcall")
-    assert post(client, REQUEST, {"phone": PHONE}).status_code == 201
+    held = post(client, REQUEST, {"phone": PHONE}).json()["attempt_id"]
     code = code_for(outbox)
     wrong = f"{(int(code) + 1) % 10000:04d}"
-    body = assert_error(post(client, CONFIRM, {"phone": PHONE, "code": wrong}), 400, "invalid_code")
+    body = {"attempt_id": held, "code": wrong}
+    body = assert_error(post(client, CONFIRM, body), 400, "invalid_code")
     assert body["attempts_left"] == 2
-    right = post(client, CONFIRM, {"phone": PHONE, "code": code})
+    right = post(client, CONFIRM, {"attempt_id": held, "code": code})
     assert right.status_code == 200, right.content
     assert json.loads(right.content)["verified"] is True
     assert CallAttempt.objects.get().status == Status.VERIFIED

@@ -43,6 +43,7 @@ from django_flashcall.services import confirm_code, hash_code, request_code
 from tests.helpers import (
     FixedCodeProvider,
     code_for,
+    owners_attempt,
     phone,
     row,
     scrub,
@@ -198,11 +199,11 @@ def test_hash_is_bound_to_secret_key(outbox, settings):
     settings.SECRET_KEY = "another-secret-key-" + "x" * 40
     assert hash_code(attempt.public_id, code) != row(attempt).code_hash
     with pytest.raises(InvalidCode) as info:
-        confirm_code(PHONE, code)
+        confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE))
     assert info.value.extra["attempts_left"] == 2  # counted as a wrong code
 
     settings.SECRET_KEY = original
-    assert confirm_code(PHONE, code).status == "verified"
+    assert confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE)).status == "verified"
 
 
 def test_hash_known_answer(settings):
@@ -227,8 +228,8 @@ def test_codes_are_compared_in_constant_time(outbox, compares):
     code = code_for(outbox)
 
     with pytest.raises(InvalidCode):
-        confirm_code(PHONE, wrong(code))
-    confirm_code(PHONE, code)
+        confirm_code(PHONE, wrong(code), attempt_id=owners_attempt(PHONE))
+    confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE))
 
     stored_hash = row(attempt).code_hash
     assert compares == [
@@ -362,14 +363,14 @@ def test_kth_wrong_code_leaves_max_minus_k(outbox, settings, max_checks):
 
     for k in range(1, max_checks + 1):
         with pytest.raises(InvalidCode) as info:
-            confirm_code(PHONE, wrong(code))
+            confirm_code(PHONE, wrong(code), attempt_id=owners_attempt(PHONE))
         assert info.value.extra["attempts_left"] == max_checks - k
         assert row(attempt).checks_used == k
 
     assert row(attempt).status == "exhausted"
     for late in [code, wrong(code), "garbage"]:  # dead: the right code included
         with pytest.raises(TooManyAttempts) as info:
-            confirm_code(PHONE, late)
+            confirm_code(PHONE, late, attempt_id=owners_attempt(PHONE))
         assert info.value.status == 429
     assert row(attempt).checks_used == max_checks
     assert row(attempt).user_id is None
@@ -400,8 +401,8 @@ def test_a_new_call_expires_the_previous_code(outbox, clock):
         confirm_code(attempt_id=str(old.public_id), code=old_code)
     if old_code != new_code:  # 1 in 10,000 the sandbox repeats a code
         with pytest.raises(InvalidCode):
-            confirm_code(PHONE, old_code)
-    assert confirm_code(PHONE, new_code).pk == new.pk
+            confirm_code(PHONE, old_code, attempt_id=owners_attempt(PHONE))
+    assert confirm_code(PHONE, new_code, attempt_id=owners_attempt(PHONE)).pk == new.pk
 
 
 def test_the_replaced_code_is_named_as_such(outbox, clock, monkeypatch):
@@ -418,15 +419,16 @@ def test_the_replaced_code_is_named_as_such(outbox, clock, monkeypatch):
     request_code(PHONE)
     clock.advance(61)
     new = request_code(PHONE)
+    held = str(new.public_id)
     with pytest.raises(InvalidCode) as replaced:
-        confirm_code(PHONE, "1111")
+        confirm_code(PHONE, "1111", attempt_id=held)
     assert str(replaced.value.detail) == str(InvalidCode.replaced_detail)
     assert replaced.value.as_dict()["attempts_left"] == 2
     with pytest.raises(InvalidCode) as typo:
-        confirm_code(PHONE, "3333")
+        confirm_code(PHONE, "3333", attempt_id=held)
     assert str(typo.value.detail) == str(InvalidCode.default_detail)
     assert row(new).checks_used == 2
-    assert confirm_code(PHONE, "2222").pk == new.pk
+    assert confirm_code(PHONE, "2222", attempt_id=held).pk == new.pk
 
 
 # --------------------------------------------------------------------------- rows
@@ -560,12 +562,12 @@ def test_the_code_is_never_logged_at_info_or_above(settings, caplog, clock):
     settings.FLASHCALL_PROVIDER = "tests.helpers.FixedCodeProvider"
     code = FixedCodeProvider.CODE
     with caplog.at_level(logging.DEBUG):
-        request_code(PHONE)
+        held = str(request_code(PHONE).public_id)
         with pytest.raises(InvalidCode):
-            confirm_code(PHONE, wrong(code))
+            confirm_code(PHONE, wrong(code), attempt_id=held)
         with pytest.raises(RateLimited):
             request_code(PHONE)
-        confirm_code(PHONE, code)
+        confirm_code(PHONE, code, attempt_id=held)
         with pytest.raises(NoActiveAttempt):
             confirm_code(PHONE, code)
     for record in caplog.records:
@@ -581,8 +583,8 @@ def test_signals_carry_the_attempt(outbox, received):
     attempt = request_code(PHONE, request=request)
     code = code_for(outbox)
     with pytest.raises(InvalidCode) as wrong_info:
-        confirm_code(PHONE, wrong(code), request=request)
-    verified = confirm_code(PHONE, code, request=request)
+        confirm_code(PHONE, wrong(code), request=request, attempt_id=owners_attempt(PHONE))
+    verified = confirm_code(PHONE, code, request=request, attempt_id=owners_attempt(PHONE))
     with pytest.raises(RateLimited) as limited:
         request_code(PHONE)
 
@@ -680,9 +682,9 @@ def test_confirm_needs_a_phone_or_an_attempt_id():
 # --------------------------------------------------------------------------- queries
 
 
-def _wrong(number: str, code: str) -> None:
+def _wrong(number: str, code: str, held: str) -> None:
     with pytest.raises(InvalidCode):
-        confirm_code(number, code)
+        confirm_code(number, code, attempt_id=held)
 
 
 def test_query_counts(outbox, clock, django_assert_max_num_queries):
@@ -693,18 +695,19 @@ def test_query_counts(outbox, clock, django_assert_max_num_queries):
     clock.advance(61)
     with django_assert_max_num_queries(4):  # + expire the pending attempt
         request_code(PHONE)
+    held = owners_attempt(PHONE)
     with django_assert_max_num_queries(
         6
     ):  # lock + read, phone state, owner, update (+ 2: transaction)
-        confirm_code(PHONE, code_for(outbox))
+        confirm_code(PHONE, code_for(outbox), attempt_id=held)
 
-    request_code(phone(1))
+    held = str(request_code(phone(1)).public_id)
     with django_assert_max_num_queries(10):  # + the user and its PhoneNumber, in a savepoint
-        confirm_code(phone(1), code_for(outbox, phone(1)))
-    request_code(phone(2))
+        confirm_code(phone(1), code_for(outbox, phone(1)), attempt_id=held)
+    held = str(request_code(phone(2)).public_id)
     code = code_for(outbox, phone(2))
     with django_assert_max_num_queries(5):  # lock + read, phone state, count the check (+ 2)
-        _wrong(phone(2), wrong(code))
+        _wrong(phone(2), wrong(code), held)
 
 
 # --------------------------------------------------------------------------- a dead cache
@@ -814,4 +817,4 @@ def test_zero_phone_max_failures_never_crashes_a_confirm(outbox, settings):
     settings.FLASHCALL_PHONE_MAX_FAILURES = 0
     request_code(PHONE)
     (call,) = outbox
-    assert confirm_code(PHONE, call.code).status == "verified"
+    assert confirm_code(PHONE, call.code, attempt_id=owners_attempt(PHONE)).status == "verified"

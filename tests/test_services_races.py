@@ -17,7 +17,7 @@ from django_flashcall.exceptions import (
 )
 from django_flashcall.models import CallAttempt, PhoneNumber, Status
 from django_flashcall.services import confirm_code, request_code
-from tests.helpers import PHONE, code_for, row, wrong
+from tests.helpers import PHONE, code_for, owners_attempt, row, wrong
 from tests.interleave import interleave, updates
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def test_right_code_after_a_concurrent_success_is_no_active_attempt(outbox, owne
     clock.advance(1)
     with interleave(updates(ATTEMPTS), concurrent_success) as seen:
         with pytest.raises(NoActiveAttempt):
-            confirm_code(PHONE, code)
+            confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE))
     assert "fired" in seen
     stored = row(attempt)
     assert (stored.status, stored.verified_at) == (Status.VERIFIED, winner_at)
@@ -131,8 +131,8 @@ def test_phone_max_failures_zero_never_crashes_a_confirm(outbox, settings):
     attempt = request_code(PHONE)
     code = code_for(outbox)
     with pytest.raises(InvalidCode):
-        confirm_code(PHONE, wrong(code))
+        confirm_code(PHONE, wrong(code), attempt_id=owners_attempt(PHONE))
     # One wrong code on record: the phone is now past a limit of 0.
     with pytest.raises(TooManyAttempts):
-        confirm_code(PHONE, code)
+        confirm_code(PHONE, code, attempt_id=owners_attempt(PHONE))
     assert row(attempt).status == Status.PENDING

@@ -13,7 +13,7 @@ from django_flashcall.exceptions import PhoneTaken
 from django_flashcall.internal import users
 from django_flashcall.models import PhoneNumber
 from django_flashcall.services import confirm_code, request_code
-from tests.helpers import code_for, row
+from tests.helpers import code_for, owners_attempt, row
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,7 @@ def test_phone_owned_by_another_user_is_phone_taken(outbox, storage):
     signals.code_failed.connect(collect_into(failed), weak=False, dispatch_uid=uid)
     try:
         with pytest.raises(PhoneTaken) as info:
-            confirm_code(PHONE, code, request=logged_in(me))
+            confirm_code(PHONE, code, request=logged_in(me), attempt_id=owners_attempt(PHONE))
     finally:
         signals.code_verified.disconnect(dispatch_uid=uid)
         signals.code_failed.disconnect(dispatch_uid=uid)

@@ -13,7 +13,7 @@ from django_flashcall.exceptions import PhoneTaken
 from django_flashcall.internal import users
 from django_flashcall.models import CallAttempt, PhoneNumber, Status
 from django_flashcall.services import confirm_code, request_code
-from tests.helpers import PHONE, code_for, row
+from tests.helpers import PHONE, code_for, owners_attempt, row
 from tests.interleave import interleave, selects
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +70,9 @@ def test_a_phone_linked_concurrently_is_phone_taken(outbox, storage):
 
     with interleave(owner_lookup(storage), lambda: give(other, storage), after=True) as seen:
         with pytest.raises(PhoneTaken) as info:
-            confirm_code(PHONE, code_for(outbox), request=logged_in(me))
+            confirm_code(
+                PHONE, code_for(outbox), request=logged_in(me), attempt_id=owners_attempt(PHONE)
+            )
     assert "fired" in seen
     assert info.value.reason == "race"
     assert users.owner_of(PHONE) == other

@@ -76,6 +76,7 @@ def _responses(ok_status: int, ok: Any, codes: list[str]) -> dict[int, Any]:
 REQUEST_ERRORS = [
     "invalid_request",
     "invalid_phone",
+    "challenge_required",
     "rate_limited",
     "provider_unavailable",
     "authentication_failed",

@@ -101,6 +101,11 @@ class RequestCodeSerializer(StrictSerializer):
     sms_fallback = StrictBoolean(
         required=False, help_text="Send the code by SMS if the call cannot be delivered."
     )
+    challenge = StrictString(
+        required=False,
+        help_text="The answer to FLASHCALL_CHALLENGE (e.g. a CAPTCHA token), "
+        "needed only after a challenge_required answer.",
+    )
 
 
 class AttemptIdField(StrictString):
@@ -144,3 +149,6 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     attempts_left = serializers.IntegerField(required=False)
     retry_after = serializers.IntegerField(required=False)
+    challenge = serializers.CharField(
+        required=False, help_text="challenge_required: the question, if the challenge has one."
+    )

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 
 from .. import services
 from ..conf import flashcall_settings
-from ..exceptions import FlashCallError
+from ..exceptions import FlashCallError, InvalidRequest
 from ..internal.login import log_in
 from ..internal.net import CONFIRM_GROUP, REQUEST_GROUP, check_ip_rate
 from . import errors
@@ -100,8 +101,15 @@ class FlashCallAPIView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method == "POST":
-            check_ip_rate(request._request, self.ratelimit_group, self.ratelimit_setting)
             check_length(request.META)  # before anything reads the body
+            # Read before the IP rate counts the request: a body that is not a
+            # JSON object (a cross-site text/plain or form POST needs no CORS
+            # preflight) must not use up a visitor's bucket. Parsing at most
+            # 16 KiB costs little; an empty body parses to {} whatever its type.
+            media_type = (request.content_type or "").split(";")[0].strip().lower()
+            if media_type != "application/json" or type(request.data) is not dict:
+                raise InvalidRequest(_("The request body must be a JSON object."))
+            check_ip_rate(request._request, self.ratelimit_group, self.ratelimit_setting)
 
 
 @request_schema
@@ -115,7 +123,10 @@ class RequestCodeView(FlashCallAPIView):
     def post(self, request: Request) -> Response:
         data = RequestCodeSerializer.check(request.data)
         attempt = services.request_code(
-            data["phone"], request=request._request, sms_fallback=data.get("sms_fallback")
+            data["phone"],
+            request=request._request,
+            sms_fallback=data.get("sms_fallback"),
+            challenge=data.get("challenge"),
         )
         if flashcall_settings.LOGIN == "session":
             get_token(request._request)  # the CSRF cookie confirm/ will need

@@ -6,6 +6,7 @@
 - ``cache``: the shared cache, guarded so an outage fails closed;
 - ``codes``: parsing and hashing codes;
 - ``clock``: the one clock tests can move;
+- ``abuse``: the pumping guards (hot ranges and networks, conversion) and the challenge;
 - ``users``, ``login``: phone ↔ user, and what ``FLASHCALL_LOGIN`` does on confirm.
 
 Names here may change in any release; import from the top-level modules.

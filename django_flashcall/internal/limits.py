@@ -55,6 +55,7 @@ class PhoneState:
     failures: int = 0
     oldest_failure: datetime | None = None
     pending: int = 0
+    phone_only_failures: int = 0
     # (pk, status, checks_used) of the attempts whose wrong codes count now:
     # the last 24 h, since the last success or staff unlock (those reset the
     # count; a new call does not).
@@ -68,7 +69,14 @@ _PHONE_ROWS = PreparedSelect(
         .filter(phone=phone, created_at__gte=since)
         .order_by()
         .values_list(
-            "status", "reason", "created_at", "checks_used", "expires_at", "verified_at", "pk"
+            "status",
+            "reason",
+            "created_at",
+            "checks_used",
+            "expires_at",
+            "verified_at",
+            "pk",
+            "phone_only_checks",
         )
     ),
     CallAttempt,
@@ -105,8 +113,12 @@ def phone_state(phone: str, at: datetime) -> PhoneState:
     floor = max((r[5] for r in rows if r[0] in RESETS and r[5] is not None), default=since)
     wrong = [r for r in rows if r[3] > 0 and r[2] > floor]
     state.failing = [(r[6], r[0], r[3]) for r in wrong]
-    state.failures = sum(r[3] for r in wrong)
-    state.oldest_failure = min((r[2] for r in wrong), default=None)
+    # Wrong codes sent by phone alone may be anyone's: they never lock the
+    # phone, and have a count of their own (services.confirm_code).
+    owners = [r for r in wrong if r[3] > r[7]]
+    state.failures = sum(r[3] - r[7] for r in owners)
+    state.oldest_failure = min((r[2] for r in owners), default=None)
+    state.phone_only_failures = sum(r[7] for r in wrong)
     state.pending = sum(
         1 for r in rows if r[0] == Status.PENDING and r[4] is not None and r[4] > at
     )

@@ -21,12 +21,14 @@ from ..exceptions import (
     PhoneTaken,
     TooManyAttempts,
 )
-from ..internal import limits, users
+from ..internal import abuse, limits, users
+from ..internal.cache import quietly
 from ..internal.clock import now
 from ..internal.codes import hash_code, locate, parse_code
 from ..internal.prepared import PreparedSelect, PreparedUpdate, every_column
 from ..models import CONFIRMABLE, CallAttempt, Reason, Status
 from .common import client_fields, send_signal
+from .phone_only import VERIFY_BY_PHONE, take_phone_only_check
 
 
 def confirm_code(
@@ -54,12 +56,15 @@ def confirm_code(
     if create_user is None:
         create_user = bool(flashcall_settings.CREATE_USERS) and flashcall_settings.LOGIN != "none"
     with transaction.atomic():
-        attempt, error = _confirm_locked(where, code, current, create_user)
+        attempt, error = _confirm_locked(where, code, current, create_user, attempt_id is None)
     if error is not None:
         # Raised after the transaction commits: a counted wrong code must stick.
         send_signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
         raise error
     assert attempt is not None
+    if abuse.enabled():
+        at = attempt.verified_at or now()
+        quietly(lambda: abuse.record_verified(attempt.phone, attempt.ip, at))
     send_signal(
         signals.code_verified, CallAttempt, attempt=attempt, request=request, user=attempt.user
     )
@@ -67,7 +72,7 @@ def confirm_code(
 
 
 def _confirm_locked(
-    where: dict[str, Any], raw_code: object, current: Any, create_user: bool
+    where: dict[str, Any], raw_code: object, current: Any, create_user: bool, by_phone: bool
 ) -> tuple[CallAttempt | None, FlashCallError | None]:
     max_checks = flashcall_settings.MAX_CHECKS
     attempt = _NEWEST[tuple(sorted(where))].instance(**where)
@@ -92,6 +97,9 @@ def _confirm_locked(
     code = parse_code(raw_code)
     if code is None:  # cannot be a guess: costs no check
         return attempt, InvalidCode(attempts_left=max_checks - attempt.checks_used)
+    # By phone alone: maybe not the owner; one check, taken before comparing.
+    if by_phone and not take_phone_only_check(attempt, phone.phone_only_failures):
+        return attempt, TooManyAttempts(reason=Reason.PHONE_ONLY)
     if constant_time_compare(hash_code(attempt.public_id, code), attempt.code_hash):
         try:
             user = users.resolve(attempt.phone, current, create=create_user)
@@ -99,21 +107,32 @@ def _confirm_locked(
             return attempt, error
         # Conditional on PENDING: of N concurrent right codes exactly one wins,
         # even where SELECT ... FOR UPDATE is a no-op (SQLite).
-        if not _VERIFY.run(pk=attempt.pk, at=at, user=user.pk if user is not None else None):
+        if by_phone:  # the check taken above was not a wrong code after all
+            done = VERIFY_BY_PHONE.run(
+                pk=attempt.pk, at=at, user=user.pk if user is not None else None
+            )
+        else:
+            done = _VERIFY.run(pk=attempt.pk, at=at, user=user.pk if user is not None else None)
+        if not done:
             return attempt, NoActiveAttempt()
+        if by_phone:
+            attempt.checks_used, attempt.phone_only_checks = attempt.checks_used - 1, 0
         attempt.status, attempt.verified_at, attempt.user = Status.VERIFIED, at, user
         return attempt, None
-    used = attempt.checks_used + 1
-    counted = _COUNT_CHECK.run(
-        pk=attempt.pk,
-        max_checks=max_checks,
-        status=Status.EXHAUSTED if used >= max_checks else Status.PENDING,
-    )
-    if not counted:
-        return attempt, TooManyAttempts()
-    attempt.checks_used = used
-    # SPEC §4: the attempt's own count (the phone's lock may come sooner).
-    left = max(0, max_checks - used)
+    if by_phone:  # counted already; no other try by phone alone for this call
+        left = 0
+    else:
+        used = attempt.checks_used + 1
+        counted = _COUNT_CHECK.run(
+            pk=attempt.pk,
+            max_checks=max_checks,
+            status=Status.EXHAUSTED if used >= max_checks else Status.PENDING,
+        )
+        if not counted:
+            return attempt, TooManyAttempts()
+        attempt.checks_used = used
+        # SPEC §4: the attempt's own count (the phone's lock may come sooner).
+        left = max(0, max_checks - used)
     # Only a phone called more than once can have an earlier code (no query otherwise).
     if phone.calls > 1 and _replaced_code(attempt, code):
         return attempt, InvalidCode(InvalidCode.replaced_detail, attempts_left=left)

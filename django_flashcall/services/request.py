@@ -11,9 +11,9 @@ from django.http import HttpRequest
 
 from .. import signals
 from ..conf import flashcall_settings
-from ..exceptions import ProviderUnavailable, RateLimited
-from ..internal import breaker, budget, limits
-from ..internal.cache import CacheUnavailable
+from ..exceptions import ChallengeRequired, ProviderUnavailable, RateLimited
+from ..internal import abuse, breaker, budget, limits
+from ..internal.cache import CacheUnavailable, quietly
 from ..internal.clock import now
 from ..internal.codes import hash_code
 from ..models import CallAttempt, Channel, Reason, Status
@@ -26,14 +26,19 @@ __all__ = ["CACHE_RETRY", "place_call", "request_code", "test_code"]
 
 
 def request_code(
-    phone: str, *, request: HttpRequest | None = None, sms_fallback: bool | None = None
+    phone: str,
+    *,
+    request: HttpRequest | None = None,
+    sms_fallback: bool | None = None,
+    challenge: str | None = None,
 ) -> CallAttempt:
     """Place a flash call to ``phone``; return the pending attempt.
 
-    Raises ``InvalidPhone``, ``RateLimited`` or ``ProviderUnavailable``, as
-    :func:`place_call` does.
+    Raises ``InvalidPhone``, ``RateLimited``, ``ChallengeRequired`` or
+    ``ProviderUnavailable``, as :func:`place_call` does. ``challenge`` is the
+    answer to ``FLASHCALL_CHALLENGE``, asked for only when the risk is high.
     """
-    return place_call(phone, request=request, sms_fallback=sms_fallback)[0]
+    return place_call(phone, request=request, sms_fallback=sms_fallback, challenge=challenge)[0]
 
 
 def test_code(stored: str) -> str | None:
@@ -46,7 +51,11 @@ def test_code(stored: str) -> str | None:
 
 
 def place_call(
-    phone: str, *, request: HttpRequest | None = None, sms_fallback: bool | None = None
+    phone: str,
+    *,
+    request: HttpRequest | None = None,
+    sms_fallback: bool | None = None,
+    challenge: str | None = None,
 ) -> tuple[CallAttempt, str]:
     """:func:`request_code` for an integration whose framework checks the code
     itself (django-allauth keeps its own code and compares it): returns the
@@ -54,8 +63,9 @@ def place_call(
     server and confirms the attempt with ``confirm_code`` once its framework
     accepted the code, so the attempt still ends under this app's rules.
 
-    Raises ``InvalidPhone``, ``RateLimited`` or ``ProviderUnavailable``, always
-    after writing a ``CallAttempt`` row that says why (but for ``InvalidPhone``).
+    Raises ``InvalidPhone``, ``RateLimited``, ``ChallengeRequired`` or
+    ``ProviderUnavailable``, always after writing a ``CallAttempt`` row that
+    says why (but for ``InvalidPhone``).
     Must run in autocommit mode, not inside a transaction (see
     :func:`~django_flashcall.internal.limits.check_autocommit`).
     """
@@ -74,9 +84,10 @@ def place_call(
     }
     refused = {**fields, "status": Status.REFUSED, "channel": Channel.NONE}
     fixed = test_code(stored)
-    if fixed is not None:
+    if fixed is not None:  # no paid call: the pumping guards have nothing to guard
         return _test_number(fields, refused, fixed, at, request), fixed
     providers = get_providers()
+    risk: abuse.Risk | None = None
     try:
         # Fail fast when every provider's breaker is open, before touching
         # the database. A half-open one takes its probe only when it is asked.
@@ -85,6 +96,12 @@ def place_call(
             wait = min(wait for wait, _ in states)
             error = ProviderUnavailable(retry_after=wait, reason=Reason.BREAKER_OPEN)
             refuse({**refused, "reason": Reason.BREAKER_OPEN}, error, request)
+        # The pumping guards: one cache read, before any lock or query, so
+        # that a flood of suspect requests costs as little as possible. A call
+        # they let through is counted now (abuse.release if it is not placed).
+        risk = abuse.assess(stored, fields.get("ip"), at) if abuse.enabled() else None
+        if risk is not None:
+            abuse.screen(risk, request, stored, challenge)
         with limits.phone_lock(stored):
             state = limits.phone_state(stored, at)
             refusal = limits.refusal_for_phone(state, at)
@@ -97,10 +114,15 @@ def place_call(
             attempt = CallAttempt(**fields, status=Status.CALLING, channel=Channel.CALL)
             budget.reserve(attempt, at)
     except RateLimited as error:
+        quietly(lambda: abuse.release(risk))
         refuse({**refused, "reason": error.reason}, error, request)
+    except ChallengeRequired as error:
+        seen = ",".join(risk.reasons) if risk else ""  # what raised the bar, for staff
+        refuse({**refused, "reason": Reason.CHALLENGE, "error": seen}, error, request)
     except CacheUnavailable as exc:
         # Without the shared cache no limit can be trusted: fail closed.
         logger.error("Flash call refused: %s", exc)
+        quietly(lambda: abuse.release(risk))
         down = ProviderUnavailable(retry_after=CACHE_RETRY, reason=Reason.CACHE_DOWN)
         refuse({**refused, "reason": Reason.CACHE_DOWN}, down, request)
     return call_providers(attempt, state.pending, request, providers, states)

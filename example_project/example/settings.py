@@ -24,6 +24,11 @@ caller on the code page. Environment variables switch it to a real setup:
 ``FLASHCALL_RESEND_COOLDOWN``   seconds before "call me again" (default 60)
 ``FLASHCALL_LOGIN``             ``token`` for the API's token mode (default ``session``)
 ``FLASHCALL_RATELIMIT_REQUEST`` calls per IP address (default ``10/h``)
+``FLASHCALL_DAILY_BUDGET``      calls a day for the whole site (default 500)
+``FLASHCALL_CHALLENGE``         ``django_flashcall.testing.challenge.arithmetic``
+                                shows the pumping guards' challenge (a toy)
+``FLASHCALL_RANGE_RISK``        unanswered calls that make a number range ask
+                                for it (default 3)
 =============================== =======================================================
 """
 
@@ -201,6 +206,11 @@ FLASHCALL_RESEND_COOLDOWN = int(os.environ.get("FLASHCALL_RESEND_COOLDOWN") or 6
 FLASHCALL_RATELIMIT_REQUEST = os.environ.get("FLASHCALL_RATELIMIT_REQUEST") or "10/h"
 # "session" (browsers) or "token" (native apps: confirm answers a DRF token).
 FLASHCALL_LOGIN = os.environ.get("FLASHCALL_LOGIN") or "session"
+# What a day of calls may cost at most (check W013 warns without one).
+FLASHCALL_DAILY_BUDGET = int(os.environ.get("FLASHCALL_DAILY_BUDGET") or 500)
+# The pumping guards' challenge (SPEC §10); off unless asked for.
+FLASHCALL_CHALLENGE = os.environ.get("FLASHCALL_CHALLENGE") or None
+FLASHCALL_RANGE_RISK = int(os.environ.get("FLASHCALL_RANGE_RISK") or 3)
 
 LOGGING = {
     "version": 1,
