@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
     "PROVIDER": "django_flashcall.providers.TelefonIPProvider",
@@ -141,8 +142,33 @@ class Settings:
 
     prefix = "FLASHCALL_"
 
+    def __init__(self) -> None:
+        # Values as read from django.conf.settings, dropped whenever a setting
+        # changes (override_settings and pytest-django's fixture send
+        # setting_changed): as exact as reading each time, without a
+        # getattr miss and its AttributeError for every unset setting on
+        # every use (a couple of hundred per request).
+        # override_settings() also swaps the settings holder without a signal
+        # when it only deletes (pytest-django's ``del settings.X``): a new
+        # holder is a change too.
+        self._values: dict[str, Any] = {}
+        self._holder: object = None
+        setting_changed.connect(self._forget, dispatch_uid="django_flashcall.conf")
+
+    def _forget(self, *, setting: str = "", **kwargs: Any) -> None:
+        self._values.clear()
+
     def _get(self, name: str) -> Any:
-        return getattr(django_settings, self.prefix + name, DEFAULTS[name])
+        holder = getattr(django_settings, "_wrapped", None)
+        if holder is not self._holder:
+            self._values.clear()
+            self._holder = holder
+        try:
+            return self._values[name]
+        except KeyError:
+            value = getattr(django_settings, self.prefix + name, DEFAULTS[name])
+            self._values[name] = value
+            return value
 
     def __getattr__(self, name: str) -> Any:
         # Settings without a property (added by integrations) still read lazily.
