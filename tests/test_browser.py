@@ -168,9 +168,14 @@ def request_call(tab: Tab, phone: str, button: str) -> str:
 
 
 def type_code(tab: Tab, code: str, url: str | re.Pattern[str]) -> None:
-    """Type 4 digits; the page submits itself on the 4th (no click)."""
+    """Type 4 digits into an empty box; the page submits itself on the 4th
+    (no click). The box is emptied first: digits left in it (a short code
+    sent back) would submit early, and the rest of the keys would land in
+    the next page's box."""
+    box = tab.page.locator("#id_code")
+    box.fill("")
     with tab.page.expect_navigation(url=url):
-        tab.page.locator("#id_code").press_sequentially(code, delay=40)
+        box.press_sequentially(code, delay=40)
 
 
 # --------------------------------------------------------------------------- tests
