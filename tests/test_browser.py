@@ -68,8 +68,10 @@ def digits(text: str) -> str:
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[Any]:
+def launch_chromium() -> Iterator[Any]:
+    """Debian's chromium under Playwright, for a module-scoped fixture (this
+    module's and the contrib browser tests'); skips, or fails in CI, when
+    chromium or playwright is missing."""
     executable = chromium_path()
     if executable is None:
         unavailable("chromium is not installed (apt-get install chromium)")
@@ -85,6 +87,11 @@ def chromium_browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,9 @@ pytest.importorskip("two_factor")
 from tests.browser_helpers import ExampleServer, manage  # noqa: E402
 from tests.test_browser import (  # noqa: E402
     ARTIFACTS,
-    LAUNCH_ARGS,
     Tab,
-    chromium_path,
     digits,
-    unavailable,
+    launch_chromium,
     wrong,
 )
 
@@ -35,22 +33,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        unavailable("chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -e '.[test]')")
-
-    with sync_playwright() as playwright:
-        running = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=LAUNCH_ARGS
-        )
-        try:
-            yield running
-        finally:
-            running.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")
