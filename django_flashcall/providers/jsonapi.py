@@ -44,6 +44,15 @@ def exchange(
         body = json.dumps(json_body).encode()
         sent_headers["Content-Type"] = "application/json"
     answer = transport.fetch(url, params, method=method, body=body, headers=sent_headers)
+    return read_json(answer)
+
+
+def read_json(answer: transport.Answer) -> tuple[int, dict[str, Any] | None]:
+    """``(status, JSON object or None)`` of an answer any provider may give.
+
+    A redirect, a 5xx or an oversized body is a :class:`ProviderError`; a body
+    that is not a JSON object is None, for the caller to judge by the status.
+    """
     status = answer.status
     if 300 <= status < 400:
         raise ProviderError("bad_response", f"the provider answered a redirect ({status})")

@@ -15,7 +15,6 @@ Safety rules, each deliberate:
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +32,7 @@ from .base import (
     ProviderResult,
     redact,
 )
+from .jsonapi import read_json
 
 logger = logging.getLogger("django_flashcall")
 
@@ -61,18 +61,7 @@ class TelefonIPProvider(BaseProvider):
 
     def _get(self, url: str, params: dict[str, str] | None = None) -> tuple[int, Any]:
         """GET and decode JSON; every transport failure becomes a ProviderError."""
-        answer = transport.fetch(url, params)
-        status = answer.status
-        if 300 <= status < 400:
-            raise ProviderError("bad_response", f"the provider answered a redirect ({status})")
-        if status >= 500:
-            raise ProviderError("server_error", f"the provider answered HTTP {status}")
-        if answer.too_large:
-            raise ProviderError("bad_response", "the provider's answer is too large")
-        try:
-            body = json.loads(answer.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            body = None
+        status, body = read_json(transport.fetch(url, params))
         if status == 401:
             raise ProviderError("unauthorized", "the provider rejected the API token (401)")
         if not isinstance(body, dict):
