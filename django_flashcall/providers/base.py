@@ -97,8 +97,20 @@ class BaseProvider:
     #: Whether :meth:`send` takes ``client_ip`` and ``attempt_id`` too.
     wants_context = False
 
+    #: The API's base URL when the ``url`` option is not given.
+    default_url = ""
+
     def __init__(self, **options: Any) -> None:
         self.options = options
+
+    def __repr__(self) -> str:  # never an option: some are secrets
+        return f"<{type(self).__name__} {self.name}>"
+
+    def _url(self, path: str) -> str:
+        """``path`` under the ``url`` option (tests point it at a fake) or
+        :attr:`default_url`."""
+        base = str(self.options.get("url") or self.default_url)
+        return (base if base.endswith("/") else base + "/") + path
 
     def secrets(self) -> list[str]:
         """The values the log filter must never let through."""

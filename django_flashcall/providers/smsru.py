@@ -40,13 +40,7 @@ class SMSRuProvider(BaseProvider):
     secret_options = ("api_id",)
     required_options = ("api_id",)
     wants_context = True
-
-    def __repr__(self) -> str:  # never the api_id
-        return f"<SMSRuProvider {self.name}>"
-
-    def _url(self, path: str) -> str:
-        base = str(self.options.get("url") or DEFAULT_URL)
-        return (base if base.endswith("/") else base + "/") + path
+    default_url = DEFAULT_URL
 
     def _api_id(self) -> str:
         api_id = str(self.options.get("api_id") or "")

@@ -52,13 +52,7 @@ class UCallerProvider(BaseProvider):
     secret_options = ("secret_key",)
     required_options = ("service_id", "secret_key")
     wants_context = True
-
-    def __repr__(self) -> str:  # never the key
-        return f"<UCallerProvider {self.name}>"
-
-    def _url(self, method: str) -> str:
-        base = str(self.options.get("url") or DEFAULT_URL)
-        return (base if base.endswith("/") else base + "/") + method
+    default_url = DEFAULT_URL
 
     def _headers(self) -> dict[str, str]:
         key = str(self.options.get("secret_key") or "").strip()
