@@ -218,6 +218,7 @@ def test_a_request_and_its_confirm_build_no_orm_query(
     assert answer.json()["user_id"] == owner.pk
     assert built == []
     # request: the phone's rows, insert, update; confirm (by phone alone):
-    # lock, the phone's rows, its one check taken first (SPEC §10), owner,
-    # update (+ the savepoint pair of the test's transaction).
-    assert len(queries) == 3 + 5 + 2
+    # lock, the phone's rows, owner, one conditional update that also holds
+    # the phone-alone bound (SPEC §10) (+ the savepoint pair of the test's
+    # transaction).
+    assert len(queries) == 3 + 4 + 2

@@ -708,6 +708,13 @@ def test_query_counts(outbox, clock, django_assert_max_num_queries):
     code = code_for(outbox, phone(2))
     with django_assert_max_num_queries(5):  # lock + read, phone state, count the check (+ 2)
         _wrong(phone(2), wrong(code), held)
+    request_code(phone(3))
+    # By phone alone: its bound (SPEC §10) is a condition of the one update.
+    with django_assert_max_num_queries(10):  # as by the attempt: lock ... update, new user
+        confirm_code(phone(3), code_for(outbox, phone(3)))
+    with django_assert_max_num_queries(5):  # lock + read, phone state, take the check (+ 2)
+        with pytest.raises(InvalidCode):
+            confirm_code(phone(2), wrong(code))
 
 
 # --------------------------------------------------------------------------- a dead cache

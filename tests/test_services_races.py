@@ -78,7 +78,7 @@ def test_wrong_code_after_a_concurrent_last_check_is_not_counted(outbox, setting
 
     with interleave(updates(ATTEMPTS), concurrent_last_check) as seen:
         with pytest.raises(TooManyAttempts):
-            confirm_code(PHONE, bad)
+            confirm_code(PHONE, bad, attempt_id=owners_attempt(PHONE))
     assert "fired" in seen
     stored = row(attempt)
     assert (stored.status, stored.checks_used) == (Status.EXHAUSTED, 3)
@@ -98,6 +98,30 @@ def test_expiry_does_not_overwrite_a_concurrent_success(outbox, owner, clock):
             confirm_code(PHONE, code)
     assert "fired" in seen
     assert row(attempt).status == Status.VERIFIED
+
+
+@pytest.mark.parametrize("right", [True, False], ids=["right code", "wrong code"])
+def test_by_phone_alone_after_a_concurrent_guess_by_phone_alone_is_refused(outbox, right):
+    """Two confirms by phone alone read the attempt at once: only one guess
+    between them (SPEC §10), and the loser's answer does not tell whether
+    its code was right."""
+    attempt = request_code(PHONE)
+    code = code_for(outbox)
+
+    def concurrent_guess() -> None:
+        CallAttempt.objects.filter(pk=attempt.pk).update(checks_used=1, phone_only_checks=1)
+
+    with interleave(updates(ATTEMPTS), concurrent_guess) as seen:
+        with pytest.raises(TooManyAttempts) as refused:
+            confirm_code(PHONE, code if right else wrong(code))
+    assert "fired" in seen
+    assert refused.value.reason == "phone_only"
+    stored = row(attempt)
+    assert (stored.status, stored.checks_used, stored.phone_only_checks) == (
+        Status.PENDING,
+        1,
+        1,
+    )
 
 
 # --------------------------------------------------------------------------- single use

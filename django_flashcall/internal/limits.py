@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -140,16 +140,17 @@ def refusal_for_phone(state: PhoneState, at: datetime) -> tuple[str, int] | None
 
 
 @contextmanager
-def _lock(key: str, *, wait: float, refusal: RateLimited) -> Iterator[None]:
+def _lock(key: str, *, wait: float, refusal: Callable[[], RateLimited]) -> Iterator[None]:
     """A short lock in the shared cache (``cache.add`` is atomic), released
-    only by its owner; ``refusal`` is raised if it cannot be had in ``wait``."""
+    only by its owner; ``refusal()`` is raised if it cannot be had in ``wait``
+    (made only then: most requests get the lock)."""
     cache = _cache()
     token = uuid.uuid4().hex
     deadline = time.monotonic() + wait
     pause = 0.002
     while not cache.add(key, token, LOCK_TTL):
         if time.monotonic() >= deadline:
-            raise refusal
+            raise refusal()
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
     try:
@@ -190,9 +191,11 @@ def check_autocommit() -> None:
 def phone_lock(phone: str) -> Any:
     """One request per phone at a time through check → insert. The inserted
     row (status ``calling``) then holds the phone's cooldown during the call."""
-    busy = RateLimited(
-        retry_after=max(1, int(flashcall_settings.RESEND_COOLDOWN or 1)), reason=Reason.BUSY
-    )
+
+    def busy() -> RateLimited:
+        retry_after = max(1, int(flashcall_settings.RESEND_COOLDOWN or 1))
+        return RateLimited(retry_after=retry_after, reason=Reason.BUSY)
+
     return _lock(f"flashcall:phone-lock:{phone}", wait=0, refusal=busy)
 
 
@@ -204,5 +207,7 @@ def site_lock() -> Iterator[None]:
     if flashcall_settings.DAILY_BUDGET is None:
         yield
         return
-    with _lock(SITE_LOCK, wait=LOCK_WAIT, refusal=RateLimited(retry_after=1, reason=Reason.BUSY)):
+    with _lock(
+        SITE_LOCK, wait=LOCK_WAIT, refusal=lambda: RateLimited(retry_after=1, reason=Reason.BUSY)
+    ):
         yield

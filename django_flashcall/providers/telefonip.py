@@ -94,26 +94,29 @@ class TelefonIPProvider(BaseProvider):
         text = error if isinstance(error, str) else ""
         return redact(text)[:200]
 
+    def _send_refused(self, status: int, error: str) -> ProviderError:
+        """get_code answered with an error or ``success: false``."""
+        if status == 400:
+            # Documented: "phone does not match the format ... or phone field
+            # is missing". Anything else (a per-phone cap?) is a refusal.
+            if "format" in error.lower() or "missing" in error.lower():
+                return InvalidPhoneForProvider(f"provider 400: {error}")
+            return self._refusal(f"provider 400: {error}", error)
+        if status != 200:
+            return ProviderError("bad_response", f"provider HTTP {status}: {error}")
+        # Refusals of one phone (its daily cap at the provider, its format)
+        # say nothing of the provider's health: they must not let one
+        # capped phone open the circuit breaker for everybody.
+        return self._refusal(f"provider refused: {error or 'success is false'}", error)
+
     # -- actions -------------------------------------------------------------
 
     def send(self, phone: str, *, sms_fallback: bool = False) -> ProviderResult:
         params = {"sms": "true"} if sms_fallback else None
         status, body = self._get(self._url("get_code", to_provider(phone)), params)
-        error = self._error_text(body)
-        if status == 400:
-            # Documented: "phone does not match the format ... or phone field
-            # is missing". Anything else (a per-phone cap?) is a refusal.
-            if "format" in error.lower() or "missing" in error.lower():
-                raise InvalidPhoneForProvider(f"provider 400: {error}")
-            raise self._refusal(f"provider 400: {error}", error)
-        if status != 200:
-            raise ProviderError("bad_response", f"provider HTTP {status}: {error}")
         success = flag(body.get("success"))
-        if success is False:
-            # Refusals of one phone (its daily cap at the provider, its format)
-            # say nothing of the provider's health: they must not let one
-            # capped phone open the circuit breaker for everybody.
-            raise self._refusal(f"provider refused: {error or 'success is false'}", error)
+        if status != 200 or success is False:
+            raise self._send_refused(status, self._error_text(body))
         data = body.get("data")
         code = data.get("code") if isinstance(data, dict) else None
         if isinstance(code, int) and not isinstance(code, bool):

@@ -27,8 +27,8 @@ from ..internal.clock import now
 from ..internal.codes import hash_code, locate, parse_code
 from ..internal.prepared import PreparedSelect, PreparedUpdate, every_column
 from ..models import CONFIRMABLE, CallAttempt, Reason, Status
+from . import phone_only
 from .common import client_fields, send_signal
-from .phone_only import VERIFY_BY_PHONE, take_phone_only_check
 
 
 def confirm_code(
@@ -97,29 +97,28 @@ def _confirm_locked(
     code = parse_code(raw_code)
     if code is None:  # cannot be a guess: costs no check
         return attempt, InvalidCode(attempts_left=max_checks - attempt.checks_used)
-    # By phone alone: maybe not the owner; one check, taken before comparing.
-    if by_phone and not take_phone_only_check(attempt, phone.phone_only_failures):
+    # By phone alone: maybe not the owner; one check, decided before comparing.
+    if by_phone and not phone_only.may_try(attempt, phone.phone_only_failures):
         return attempt, TooManyAttempts(reason=Reason.PHONE_ONLY)
     if constant_time_compare(hash_code(attempt.public_id, code), attempt.code_hash):
         try:
             user = users.resolve(attempt.phone, current, create=create_user)
         except PhoneTaken as error:
             return attempt, error
-        # Conditional on PENDING: of N concurrent right codes exactly one wins,
+        user_pk = user.pk if user is not None else None
+        # Conditional writes: of N concurrent right codes exactly one wins,
         # even where SELECT ... FOR UPDATE is a no-op (SQLite).
-        if by_phone:  # the check taken above was not a wrong code after all
-            done = VERIFY_BY_PHONE.run(
-                pk=attempt.pk, at=at, user=user.pk if user is not None else None
-            )
-        else:
-            done = _VERIFY.run(pk=attempt.pk, at=at, user=user.pk if user is not None else None)
-        if not done:
-            return attempt, NoActiveAttempt()
         if by_phone:
-            attempt.checks_used, attempt.phone_only_checks = attempt.checks_used - 1, 0
+            if not phone_only.verify(attempt, at, user_pk):
+                # As a check that could not be taken: tells nothing of the code.
+                return attempt, TooManyAttempts(reason=Reason.PHONE_ONLY)
+        elif not _VERIFY.run(pk=attempt.pk, at=at, user=user_pk):
+            return attempt, NoActiveAttempt()
         attempt.status, attempt.verified_at, attempt.user = Status.VERIFIED, at, user
         return attempt, None
-    if by_phone:  # counted already; no other try by phone alone for this call
+    if by_phone:  # no other try by phone alone for this call
+        if not phone_only.take_check(attempt):
+            return attempt, TooManyAttempts(reason=Reason.PHONE_ONLY)
         left = 0
     else:
         used = attempt.checks_used + 1
