@@ -65,7 +65,7 @@ class SMSRuProvider(BaseProvider):
             if status in (401, 403):
                 raise ProviderError("unauthorized", f"sms.ru answered HTTP {status}")
             if 400 <= status < 500:  # not its API at this URL: nothing was dialled
-                raise ProviderError("rejected", f"sms.ru answered HTTP {status}")
+                raise ProviderError("rejected", f"sms.ru answered HTTP {status}", no_call=True)
             raise ProviderError("bad_response", f"sms.ru's answer is not JSON (HTTP {status})")
         if body.get("status") == "ERROR" or (400 <= status < 500):
             raise self._refusal(body)

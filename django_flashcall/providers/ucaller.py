@@ -81,8 +81,8 @@ class UCallerProvider(BaseProvider):
         if body is None:
             if status in (401, 403):
                 raise ProviderError("unauthorized", f"uCaller answered HTTP {status}")
-            if 400 <= status < 500:
-                raise ProviderError("rejected", f"uCaller answered HTTP {status}")
+            if 400 <= status < 500:  # not its API at this URL: nothing was dialled
+                raise ProviderError("rejected", f"uCaller answered HTTP {status}", no_call=True)
             raise ProviderError("bad_response", f"uCaller's answer is not JSON (HTTP {status})")
         if "error" in body:
             # The error envelope is told by its "error" key: its "code" is the
