@@ -13,7 +13,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from two_factor.forms import AuthenticationTokenForm
 
-from ...exceptions import InvalidPhone
+from ...exceptions import InvalidPhone, NoActiveAttempt
 from ...phone import MAX_INPUT_LENGTH, normalize
 
 CODE_ATTRS = {
@@ -57,6 +57,12 @@ class FlashCallValidationForm(forms.Form):
 
     def clean_token(self) -> str:
         token = self.cleaned_data["token"].strip()
+        if self.device.attempt_id is None:
+            # No call waits on this device: it was refused (a limit), or a
+            # hand-made POST skipped the phone step and there is no phone.
+            raise forms.ValidationError(
+                str(NoActiveAttempt.default_detail), code="no_active_attempt"
+            )
         allowed, info = self.device.verify_is_allowed()
         if not allowed:
             raise forms.ValidationError(
