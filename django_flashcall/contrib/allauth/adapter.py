@@ -54,10 +54,12 @@ CALL_KEY = "flashcall_allauth_call"
 UNVERIFIED_KEY = "flashcall_allauth_unverified"
 
 
-def _typed_code(request: HttpRequest | None) -> str | None:
-    """The ``code`` of allauth's form: a page's POST or a headless JSON body."""
-    if request is None or request.method != "POST":
-        return None
+def _typed_code(request: HttpRequest) -> str | None:
+    """The ``code`` of allauth's form: a page's POST or a headless JSON body.
+
+    Only a bound form says "incorrect_code", so this is a POST; allauth's
+    headless views answer 400 to a body that is not a JSON object before any
+    form sees it, so the ``except`` guards only a site's own caller."""
     code = request.POST.get("code")
     if code is None and request.content_type == "application/json":
         try:
@@ -156,7 +158,7 @@ class FlashCallAdapterMixin:
         request = self.request
         session = getattr(request, "session", None)
         call = session.get(CALL_KEY) if session is not None else None
-        typed = _typed_code(request) if call else None
+        typed = _typed_code(self._session_request()) if call else None
         if not call or typed is None:
             return
         try:
