@@ -92,7 +92,13 @@ def test_missing_phone_is_400(fake):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/api/v1/authcalls/", "/api/v1/authcalls/{token}/", "/api/v1/authcalls/{token}/nope/1/"],
+    [
+        "/",
+        "/api/v1/authcalls/",
+        "/api/v1/authcalls/{token}/",
+        "/api/v1/authcalls/{token}/nope/1/",
+        "/api/v1/authcalls/{token}/get_balance/1/",
+    ],
 )
 def test_unknown_paths_are_404_json(fake, path):
     response = requests.get(fake.base_url + path.format(token=fake.token), timeout=2)
@@ -383,6 +389,9 @@ def test_last_code_accepts_any_spelling(fake):
     assert fake.last_call("79244501003").id == fake.calls[1].id
     assert fake.calls[0].code == first
     assert fake.last_code("79000000000") is None
+    assert fake.last_code("12345") is None  # not a phone
+    with pytest.raises(KeyError):
+        fake.set_status(999999, False)
 
 
 def test_keep_alive_reuses_one_connection(fake):

@@ -164,6 +164,8 @@ class LoopbackFake:
     def start(self) -> Self:
         if self._server is None and self._placeholder is None:
             self._listen()
+            if self.fault == "refuse":  # set before the start: bind the port, never listen
+                self._refuse()
         return self
 
     def stop(self) -> None:
@@ -182,8 +184,6 @@ class LoopbackFake:
         if self._placeholder is not None:
             self._placeholder.close()
             self._placeholder = None
-        if self._server is not None:
-            return
         with self._lock:
             self._wake = threading.Event()
         port = self._bound_port or self._requested_port
@@ -215,8 +215,8 @@ class LoopbackFake:
         server.shutdown()
         server.server_close()
         server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        assert self._thread is not None  # started with the server
+        self._thread.join(timeout=5)
 
     # -- for the handler -----------------------------------------------------------
 

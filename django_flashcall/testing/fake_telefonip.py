@@ -117,8 +117,8 @@ class FakeTelefonIP(FakeState):
         server.shutdown()
         server.server_close()
         server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        assert self._thread is not None  # started with the server
+        self._thread.join(timeout=5)
 
     def __enter__(self) -> FakeTelefonIP:
         return self.start()
