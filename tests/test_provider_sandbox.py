@@ -25,3 +25,12 @@ def test_send_gives_the_callers_last_4_digits(flashcall_outbox):
     call = flashcall_outbox[-1]
     assert PLAUSIBLE.fullmatch(call.caller)
     assert result.code == call.code == call.caller[-4:]
+
+
+def test_last_call_is_the_newest_to_that_phone(flashcall_outbox):
+    sandbox = SandboxProvider()
+    first = sandbox.send("79244501003")
+    sandbox.send("79244501004")
+    assert SandboxProvider.last_call("79244501003").provider_id == first.provider_id
+    assert SandboxProvider.last_call().phone == "79244501004"
+    assert SandboxProvider.last_call("79000000000") is None

@@ -68,7 +68,16 @@ def provider_messages() -> list[CheckMessage]:
             )
             continue
         if not isinstance(cls, type):
-            continue
+            if not callable(cls):  # it would fail at the first request, with a 500
+                messages.append(
+                    Error(
+                        f"{where} {entry.backend!r} is neither a provider class nor a callable "
+                        "that returns a provider.",
+                        hint="Point it at a BaseProvider subclass.",
+                        id="django_flashcall.E002",
+                    )
+                )
+            continue  # a factory: what it returns is known only when it is called
         name = entry.name or default_name(cls)
         if name in names:
             messages.append(
