@@ -242,8 +242,10 @@ class _PreparedInsert(_Prepared):
         # Anything but one statement with a plain %s per column (a backend
         # with RETURNING parameters, a column with its own placeholder) is
         # left to the ORM.
+        meta = self.model._meta
         plan.usable = (
-            len(statements) == 1
+            not meta.parents  # multi-table inheritance: save() writes the parents first
+            and len(statements) == 1
             and len(statements[0][1]) == len(self.columns)
             and statements[0][0].count("%s") == len(self.columns)
         )

@@ -103,12 +103,37 @@ def _create(phone: str, username: str) -> AbstractBaseUser:
     if field and field != User.USERNAME_FIELD:
         extra[field] = phone
     with transaction.atomic():
-        user = User._default_manager.create_user(
-            **{User.USERNAME_FIELD: username}, password=None, **extra
-        )
+        manager = User._default_manager
+        if not extra and manager._db is None and _stock_manager(manager, User):
+            # What UserManager.create_user(username) does, with its save as
+            # one prepared INSERT (receivers of pre_save/post_save, if any,
+            # still get the real save()).
+            user = manager._create_user_object(  # type: ignore[attr-defined]
+                username, None, None, is_staff=False, is_superuser=False
+            )
+            insert(user)
+        else:
+            user = manager.create_user(**{User.USERNAME_FIELD: username}, password=None, **extra)
         if not field:
             insert(PhoneNumber(user=user, phone=phone, verified_at=now()))
     return user
+
+
+def _stock_manager(manager: Any, user_model: Any) -> bool:
+    """Whether ``manager.create_user`` is Django's own UserManager's and the
+    model's ``save()`` is AbstractBaseUser's, unchanged (a site may override
+    any step of them: they then run as they are)."""
+    from django.contrib.auth.models import UserManager
+
+    kind: Any = type(manager)
+    stock: Any = UserManager
+    return (
+        user_model.save is AbstractBaseUser.save
+        and kind.create_user is stock.create_user
+        and kind._create_user is stock._create_user
+        and getattr(kind, "_create_user_object", None) is not None
+        and kind._create_user_object is getattr(stock, "_create_user_object", None)
+    )
 
 
 def resolve(phone: str, current: Any, *, create: bool) -> AbstractBaseUser | None:
