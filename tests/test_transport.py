@@ -8,6 +8,7 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import certifi
 import pytest
 
 from django_flashcall.providers import transport
@@ -35,6 +36,41 @@ def test_the_connection_of_an_unread_body_is_not_reused(canned, monkeypatch):
     canned.answer(200, json={"ok": True})
     # The rest of the big body must not be read as the next answer.
     assert transport.fetch(canned.url).body == b'{"ok": true}'
+
+
+def test_a_plain_url_goes_to_its_origins_pool_kept_between_calls(canned):
+    pool, path = transport._route("https://api.example.ru:8443/api/v1/t/get_code/7900?sms=1")
+    assert (pool.scheme, pool.host, pool.port) == ("https", "api.example.ru", 8443)
+    assert path == "/api/v1/t/get_code/7900?sms=1"
+    assert transport._route("https://api.example.ru:8443/other")[0] is pool
+    # The origin's pool carries the rules of the process's pool: TLS verified.
+    assert (pool.cert_reqs, pool.ca_certs) == ("CERT_REQUIRED", certifi.where())
+    canned.answer(200, json={"ok": True})
+    assert transport.fetch(canned.url + "a/").status == 200
+    assert transport.fetch(canned.url + "b/").status == 200
+    assert canned.requests == [("GET", "/api/v1/authcalls/a/"), ("GET", "/api/v1/authcalls/b/")]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:secret@api.example.ru/x",  # userinfo
+        "http://[::1]:8080/x",  # an IPv6 literal
+        "https://api.example.ru",  # no path
+        "https://api.example.ru/x#part",  # a fragment
+        "ftp://api.example.ru/x",
+    ],
+)
+def test_other_urls_are_left_to_urllib3s_parser(url):
+    assert transport._route(url) is None
+
+
+def test_a_new_process_pool_forgets_the_origins(monkeypatch):
+    before = transport._route("https://api.example.ru/x")[0]
+    monkeypatch.setattr(transport, "_pool_pid", -1)  # as in a forked child
+    after = transport._route("https://api.example.ru/x")[0]
+    assert after is not before
+    assert transport._route("https://api.example.ru/y")[0] is after
 
 
 def test_a_refused_connection_is_a_connection_failure_without_a_chain():

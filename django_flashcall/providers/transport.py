@@ -22,6 +22,7 @@ session machinery around it cost more CPU than the call itself (about
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -29,6 +30,7 @@ from urllib.parse import urlencode
 
 import certifi
 import urllib3
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -95,7 +97,29 @@ def get_pool() -> urllib3.PoolManager:
         with _pool_lock:
             if _pool is None or _pool_pid != pid:
                 _pool, _pool_pid = make_pool(), pid
+                _hosts.clear()
     return _pool
+
+
+# The connection pool of each provider origin ("https://host:port"), looked
+# up by one match instead of urllib3's full URL parse on every call. Anything
+# else (userinfo, an IPv6 literal, no path) goes through urllib3's parser.
+_hosts: dict[str, HTTPConnectionPool] = {}
+_PLAIN_URL = re.compile(r"(https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)(/[^#]*)\Z")
+
+
+def _route(url: str) -> tuple[HTTPConnectionPool, str] | None:
+    """The pool for ``url``'s origin and the path to ask it; None for a URL
+    that is not a plain ``http(s)://host[:port]/path`` (urllib3 routes it)."""
+    match = _PLAIN_URL.match(url)
+    if match is None:
+        return None
+    origin, path = match.groups()
+    pools = get_pool()
+    found = _hosts.get(origin)
+    if found is None:
+        found = _hosts[origin] = pools.connection_from_url(origin)
+    return found, path
 
 
 def timeout(value: float | tuple[float, float] | list[float] | None = None) -> urllib3.Timeout:
@@ -148,16 +172,31 @@ def fetch(
     response = None
     extra = {"headers": {**HEADERS, **headers}} if headers else {}
     try:
-        response = get_pool().urlopen(
-            method,
-            url,
-            body=body,
-            redirect=False,
-            retries=RETRY,
-            timeout=timeout(timeout_value),
-            preload_content=False,
-            **extra,
-        )
+        route = _route(url)
+        if route is None:
+            response = get_pool().urlopen(
+                method,
+                url,
+                body=body,
+                redirect=False,
+                retries=RETRY,
+                timeout=timeout(timeout_value),
+                preload_content=False,
+                **extra,
+            )
+        else:
+            pool, path = route
+            response = pool.urlopen(
+                method,
+                path,
+                body=body,
+                headers=extra.get("headers", HEADERS),
+                redirect=False,
+                assert_same_host=False,
+                retries=RETRY,
+                timeout=timeout(timeout_value),
+                preload_content=False,
+            )
     except (HTTPError, OSError) as exc:
         failure = _failure(exc)
     if failure is not None:
