@@ -93,11 +93,11 @@ class PhoneForm(AccessibleForm):
         self["challenge"].label = field.label  # the bound field was made at validation
         field.widget.attrs["autofocus"] = True
         self.fields[next(iter(self.fields))].widget.attrs.pop("autofocus", None)
-        if self.is_bound:
-            data = QueryDict(mutable=True)
-            data.update(self.data)
-            data[self.add_prefix("challenge")] = ""
-            self.data = data
+        # Only a posted form is asked (an unbound one has no data to clear).
+        data = QueryDict(mutable=True)
+        data.update(self.data)
+        data[self.add_prefix("challenge")] = ""
+        self.data = data
 
     def challenge_answer(self) -> str | None:
         return (self.cleaned_data.get("challenge") or None) if self.is_bound else None

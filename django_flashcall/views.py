@@ -94,10 +94,8 @@ def _submitted(form: PhoneForm) -> str | None:
     return getattr(form, "cleaned_data", {}).get("phone")
 
 
-def cooldown_left(state: dict[str, Any] | None) -> int:
-    """Seconds before the session's pending phone may get another call."""
-    if not state:
-        return 0
+def cooldown_left(state: dict[str, Any]) -> int:
+    """Seconds before the session's pending phone (``pending()``) may get another call."""
     return max(0, math.ceil(state.get("resend_at", 0) - clock.now().timestamp()))
 
 
