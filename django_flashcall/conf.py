@@ -170,12 +170,6 @@ class Settings:
             self._values[name] = value
             return value
 
-    def __getattr__(self, name: str) -> Any:
-        # Settings without a property (added by integrations) still read lazily.
-        if name not in DEFAULTS:
-            raise AttributeError(name)
-        return self._get(name)
-
     @property
     def PROVIDER(self) -> str:
         return self._get("PROVIDER")

@@ -3,6 +3,7 @@ change Django announces (override_settings, pytest-django's fixture)."""
 
 from __future__ import annotations
 
+import pytest
 from django.test import override_settings
 
 from django_flashcall.conf import DEFAULTS, flashcall_settings
@@ -34,3 +35,15 @@ def test_unset_settings_are_read_from_django_once(monkeypatch):
     for _ in range(5):
         assert flashcall_settings.MAX_CHECKS == DEFAULTS["MAX_CHECKS"]
     assert reads.count("FLASHCALL_MAX_CHECKS") == 1
+
+
+def test_every_setting_is_a_typed_property_and_nothing_else_is_read(settings):
+    # Each default has its property (there is no catch-all): a new setting
+    # without one fails here, not with an AttributeError in production.
+    for name in DEFAULTS:
+        assert isinstance(getattr(type(flashcall_settings), name, None), property), name
+        setattr(settings, f"FLASHCALL_{name}", f"sentinel-{name}")
+        assert getattr(flashcall_settings, name) == f"sentinel-{name}"
+    settings.FLASHCALL_NO_SUCH_SETTING = 1
+    with pytest.raises(AttributeError):
+        flashcall_settings.NO_SUCH_SETTING  # noqa: B018
