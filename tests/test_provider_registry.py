@@ -1,6 +1,7 @@
 """providers/registry.py and the readers of answers: the settings'
 misconfigurations, the instance cache, the secrets' redaction."""
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django_flashcall.checks import check_settings
 from django_flashcall.providers import SandboxProvider, get_provider, get_providers, registry
 from django_flashcall.providers.answers import amount, flag
-from django_flashcall.providers.base import redact
+from django_flashcall.providers.base import (
+    _RedactSecrets,
+    all_secrets,
+    install_log_redaction,
+    redact,
+)
 
 SMSRU = "django_flashcall.providers.SMSRuProvider"
 
@@ -84,3 +90,24 @@ def test_redact_one_secret_or_several():
     # An empty secret in the list hides nothing (replacing "" would garble it all).
     assert redact("a/s3cret/b", ["", "s3cret"]) == "a/<token>/b"
     assert amount(" 1,5 ") == Decimal("1.5")
+
+
+def test_the_options_of_a_backend_that_does_not_import_are_still_secret(settings, caplog):
+    # The site will not start calls (E002), but its logs must not show the key.
+    settings.FLASHCALL_PROVIDERS = [
+        {"BACKEND": "no.such.SMSRuProvider", "OPTIONS": {"api_id": "typo-key-7f3a", "x": "1"}}
+    ]
+    assert "typo-key-7f3a" in all_secrets() and "1" not in all_secrets()
+    install_log_redaction()
+    with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
+        logging.getLogger("urllib3.connectionpool").debug(
+            "POST /code/call?api_id=%s", "typo-key-7f3a"
+        )
+    assert [r.getMessage() for r in caplog.records] == ["POST /code/call?api_id=<token>"]
+
+
+def test_a_record_that_cannot_be_formatted_is_let_through_untouched(settings):
+    settings.FLASHCALL_API_TOKEN = "tok-9d2c"
+    record = logging.LogRecord("urllib3", logging.DEBUG, __file__, 1, "%s and %s", ("one",), None)
+    assert _RedactSecrets().filter(record) is True  # logging reports its own error later
+    assert (record.msg, record.args) == ("%s and %s", ("one",))

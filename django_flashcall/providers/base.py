@@ -188,11 +188,12 @@ def all_secrets() -> list[str]:
 def _secret_names(backend: str) -> tuple[str, ...]:
     from django.utils.module_loading import import_string
 
+    default = ("token", "api_id", "secret_key")
     try:
         cls = import_string(backend)
-    except ImportError:
-        return ()
-    return tuple(getattr(cls, "secret_options", ())) or ("token", "api_id", "secret_key")
+    except ImportError:  # a typo in BACKEND (E002) must not let its OPTIONS into the logs
+        return default
+    return tuple(getattr(cls, "secret_options", ())) or default
 
 
 def redact(text: str, secrets: str | list[str] | None = None) -> str:
