@@ -165,3 +165,14 @@ def test_smsru_unknown_path_is_a_404():
         response = requests.post(fake.url + "sms/send", data={"api_id": fake.api_id}, timeout=2)
         assert (response.status_code, response.text) == (404, "Not Found")
         assert fake.calls == []
+
+
+def test_ucaller_a_json_body_that_is_not_json_has_no_fields(ucaller):
+    response = requests.post(
+        ucaller.url + "initCall",
+        data=b'{"phone": 7924',
+        headers={**bearer(ucaller), "Content-Type": "application/json"},
+        timeout=2,
+    )
+    assert response.status_code == 200  # the fake's own answer, not a crash
+    assert (response.json()["code"], ucaller.calls) == (3, [])  # no phone: "invalid phone"
