@@ -84,6 +84,26 @@ def test_wrong_code_after_a_concurrent_last_check_is_not_counted(outbox, setting
     assert (stored.status, stored.checks_used) == (Status.EXHAUSTED, 3)
 
 
+def test_a_check_counted_after_a_concurrent_one_exhausts_at_the_max(outbox, settings):
+    """The read said one check was used; another confirm counted the second
+    in between: this one is the third and last, so the attempt is exhausted,
+    not left pending with no check to give."""
+    settings.FLASHCALL_MAX_CHECKS = 3
+    attempt = request_code(PHONE)
+    bad = wrong(code_for(outbox))
+    CallAttempt.objects.filter(pk=attempt.pk).update(checks_used=1)
+
+    def concurrent_check() -> None:
+        CallAttempt.objects.filter(pk=attempt.pk).update(checks_used=2)
+
+    with interleave(updates(ATTEMPTS), concurrent_check) as seen:
+        with pytest.raises(InvalidCode):
+            confirm_code(PHONE, bad, attempt_id=owners_attempt(PHONE))
+    assert "fired" in seen
+    stored = row(attempt)
+    assert (stored.status, stored.checks_used) == (Status.EXHAUSTED, 3)
+
+
 def test_expiry_does_not_overwrite_a_concurrent_success(outbox, owner, clock):
     attempt = request_code(PHONE)
     code = code_for(outbox)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
@@ -122,11 +122,7 @@ def _confirm_locked(
         left = 0
     else:
         used = attempt.checks_used + 1
-        counted = _COUNT_CHECK.run(
-            pk=attempt.pk,
-            max_checks=max_checks,
-            status=Status.EXHAUSTED if used >= max_checks else Status.PENDING,
-        )
+        counted = _COUNT_CHECK.run(pk=attempt.pk, max_checks=max_checks, last=max_checks - 1)
         if not counted:
             return attempt, TooManyAttempts()
         attempt.checks_used = used
@@ -198,13 +194,21 @@ _VERIFY = PreparedUpdate(
     at="verified_at",
     user="user",
 )
+# The new status is computed from the row's own count, not from the one
+# read: a check counted by someone else in between still exhausts at the max.
 _COUNT_CHECK = PreparedUpdate(
-    lambda pk, max_checks, status: (
+    lambda pk, max_checks, last: (
         CallAttempt.objects.filter(pk=pk, status=Status.PENDING, checks_used__lt=max_checks),
-        {"checks_used": F("checks_used") + 1, "status": status},
+        {
+            "checks_used": F("checks_used") + 1,
+            "status": Case(
+                When(checks_used__gte=last, then=Value(Status.EXHAUSTED)),
+                default=Value(Status.PENDING),
+            ),
+        },
     ),
     CallAttempt,
     pk="pk",
     max_checks="checks_used",
-    status="status",
+    last="checks_used",
 )
