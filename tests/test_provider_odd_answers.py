@@ -195,6 +195,16 @@ def test_telefonip_a_code_with_an_odd_success_status_is_ambiguous(canned):
     assert "HTTP 202" in info.value.message
 
 
+@pytest.mark.parametrize("status", [403, 404, 429])
+@pytest.mark.parametrize("body", ["<html>Not here</html>", '{"success": false}'])
+def test_telefonip_a_refused_call_request_placed_no_call(canned, status, body):
+    """A 4xx other than the documented 400 and 401 (a proxy's page, a rate
+    limit in front of the API): nothing was dialled, so failover may go on
+    and the attempt does not count against the limits."""
+    canned.answer(status, body=body)
+    assert failure(TelefonIPProvider().send, PHONE) == ("rejected", True, True)
+
+
 def test_telefonip_balance_error_status_is_a_refusal(canned):
     canned.answer(404, body="")
     with pytest.raises(ProviderError) as info:

@@ -102,7 +102,12 @@ class TelefonIPProvider(BaseProvider):
             if "format" in error.lower() or "missing" in error.lower():
                 return InvalidPhoneForProvider(f"provider 400: {error}")
             return self._refusal(f"provider 400: {error}", error)
+        if 400 <= status < 500:
+            # Refused before anything was done (not found, forbidden, too
+            # many requests): nothing dialled, so the next provider may be asked.
+            return ProviderError("rejected", f"provider HTTP {status}: {error}", no_call=True)
         if status != 200:
+            # A redirect, a 5xx, an odd 2xx: sent, maybe dialled.
             return ProviderError("bad_response", f"provider HTTP {status}: {error}")
         # Refusals of one phone (its daily cap at the provider, its format)
         # say nothing of the provider's health: they must not let one
