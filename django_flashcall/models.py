@@ -230,3 +230,36 @@ class CallCount(models.Model):
 
     def __str__(self) -> str:
         return f"slot {self.slot} {self.status} {self.reason} {self.provider}: {self.n}"
+
+
+class OffenderCount(models.Model):
+    """Refusals and wrong codes per phone or IP and UTC hour or day, kept
+    equal to the attempt rows by PostgreSQL triggers (see
+    ``monitoring.offender_counts``). Only noisy rows write here."""
+
+    kind = models.CharField(max_length=5)  # "phone" or "ip"
+    key = models.CharField(max_length=45)  # the phone, or the IP as text
+    hours = models.PositiveSmallIntegerField()  # the bucket's length: 1 or 24
+    start = models.BigIntegerField()  # the bucket's start, in hours since the Unix epoch
+    refused = models.BigIntegerField(default=0)
+    wrong = models.BigIntegerField(default=0)  # sum of checks_used
+    score = models.BigIntegerField(default=0)  # refused + wrong
+
+    class Meta:
+        verbose_name = "offender count"  # internal: not shown to staff
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key", "hours", "start"], name="flashcall_offender_key"
+            )
+        ]
+        indexes = [
+            # A bucket's keys by score: its top few, or all above a threshold.
+            models.Index(
+                fields=["kind", "hours", "start", "-score"],
+                include=["key"],
+                name="flashcall_offender_top",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} {self.hours}h@{self.start}: {self.score}"

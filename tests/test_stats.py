@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_flashcall.models import CallAttempt, Channel, Reason, Status
-from django_flashcall.monitoring import charts, stats
+from django_flashcall.monitoring import charts, offender_counts, stats
 
 AT = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 
@@ -171,14 +171,17 @@ def test_report_is_a_fixed_number_of_queries():
     at = AT + timedelta(minutes=7)
     with CaptureQueriesContext(connection) as queries:
         stats.report("30d", at=at)
-    # 2 partial slots; totals, live pending and timeline from the counts; 2 offenders;
-    # per provider: 2 partial slots and the counts.
-    assert len(queries) == 10
+    # 2 partial slots; totals, live pending and timeline from the counts;
+    # per provider: 2 partial slots and the counts; the offenders: 1 query
+    # per list from the rows, 2 from the offender counts (PostgreSQL) when
+    # each bucket holds fewer keys than the list, 4 at most.
+    expected = 12 if offender_counts.active(connection) else 10
+    assert len(queries) == expected
     for _ in range(20):
         make(status=Status.PENDING)
     with CaptureQueriesContext(connection) as more:
         stats.report("30d", at=at)
-    assert len(more) == 10
+    assert len(more) == expected
 
 
 def test_as_dict_is_json():

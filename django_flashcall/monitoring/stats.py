@@ -5,8 +5,10 @@ Pure database functions: every number is aggregated by the database.
 reason; :mod:`.tally` uses it for the ends of a window and reads the
 15-minute counts (:mod:`.counts`) for the rest, so a 30-day report does not
 read 30 days of rows. The phones and IPs that draw the most refusals and
-wrong codes are grouped from the rows, and so are the providers
-(:mod:`.providers`).
+wrong codes come from the hourly and daily offender counts on PostgreSQL
+(:mod:`.offenders`), from the rows elsewhere (:func:`offenders`, which is
+also the reference the tests hold the counts to); the providers from
+:mod:`.providers`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.utils import timezone
 
 from ..internal.clock import now
 from ..models import CallAttempt, Status
+from . import offenders as counted
 from .providers import provider_rows
 from .report import (
     DEFAULT_PERIOD,
@@ -212,7 +215,11 @@ def offenders(field_name: str, since: datetime, until: datetime, limit: int = 10
 def top_offenders(
     field_name: str, since: datetime, until: datetime, limit: int = 10
 ) -> list[Offender]:
-    """The ``limit`` phones or IPs with the most refusals plus wrong codes."""
+    """The ``limit`` phones or IPs with the most refusals plus wrong codes:
+    from the offender counts on PostgreSQL (:mod:`.offenders`, the same
+    list), from the rows elsewhere."""
+    if counted.active():
+        return counted.top(field_name, since, until, limit)
     rows = offenders(field_name, since, until, limit)
     return [Offender(str(r[field_name]), r["refused"], r["wrong"]) for r in rows]
 
@@ -222,7 +229,8 @@ def report(
 ) -> Report:
     """Everything the monitoring page shows for ``period``: the totals and
     the timeline from the 15-minute counts (:mod:`.tally`), the offenders
-    and the providers (:mod:`.providers`) from the rows."""
+    from the offender counts (:mod:`.offenders`), the providers
+    (:mod:`.providers`)."""
     if isinstance(period, str):
         period = get_period(period)
     until = at or now()
