@@ -48,6 +48,8 @@ def contrib_messages() -> list[CheckMessage]:
             )
         )
     ttl = flashcall_settings.CODE_TTL
+    if type(ttl) is not int:
+        return messages  # not a number of seconds: E007 says so (no comparison here)
     late = {
         name: value
         for name, value in (

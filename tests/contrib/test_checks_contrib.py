@@ -37,3 +37,17 @@ def test_a_site_without_allauth_in_installed_apps_is_not_checked(settings):
     settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if not a.startswith("allauth")]
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     assert "django_flashcall.E030" not in ids()
+
+
+@pytest.mark.parametrize("ttl", ["300", 2.5, None])
+def test_a_code_ttl_that_is_not_seconds_is_reported_once_not_a_crash(settings, ttl):
+    settings.FLASHCALL_CODE_TTL = ttl
+    found = ids()  # "300" > 900 raised TypeError here, and check stopped
+    assert "django_flashcall.E007" in found
+    assert "django_flashcall.W030" not in found
+
+
+def test_an_adapter_that_does_not_import_is_left_to_allauth(settings):
+    settings.ACCOUNT_ADAPTER = "tests.contrib.no_such_module.AccountAdapter"
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    assert not [i for i in ids() if i.endswith("030")]
