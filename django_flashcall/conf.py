@@ -1,7 +1,8 @@
 """One lazy, typed settings object over the flat ``FLASHCALL_*`` settings.
 
-Values are looked up on every access, so ``override_settings`` takes effect
-at once and nothing is frozen at import time. Each setting has a property
+Values are read from Django's settings when first used and kept until Django
+announces a change, so ``override_settings`` takes effect at once and nothing
+is frozen at import time. Each setting has an attribute
 with its type, and :data:`RULES` says which values make sense: system check
 ``django_flashcall.E007`` reports any other (:func:`problems`), so a zero
 limit or a string where a number belongs fails at start, not at the first
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
@@ -133,10 +134,35 @@ RULES: dict[str, Rule] = {
 }
 
 
+T = TypeVar("T")
+
+
+class _Setting(Generic[T]):
+    """One typed setting of :class:`Settings`: ``flashcall_settings.CODE_TTL``
+    reads ``FLASHCALL_CODE_TTL`` (through ``Settings._get``)."""
+
+    name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Setting[T]: ...
+
+    @overload
+    def __get__(self, obj: Settings, owner: type) -> T: ...
+
+    def __get__(self, obj: Settings | None, owner: type) -> T | _Setting[T]:
+        if obj is None:
+            return self
+        value: T = obj._get(self.name)
+        return value
+
+
 class Settings:
     """``flashcall_settings.CODE_TTL`` reads ``settings.FLASHCALL_CODE_TTL``.
 
-    The properties give each setting its type; values are not coerced here
+    Each setting is a typed :class:`_Setting`; values are not coerced here
     (check E007 refuses a wrong one at start).
     """
 
@@ -170,141 +196,40 @@ class Settings:
             self._values[name] = value
             return value
 
-    @property
-    def PROVIDER(self) -> str:
-        return self._get("PROVIDER")
-
-    @property
-    def PROVIDERS(self) -> list[Any] | None:
-        return self._get("PROVIDERS")
-
-    @property
-    def API_TOKEN(self) -> str:
-        return self._get("API_TOKEN")
-
-    @property
-    def API_URL(self) -> str:
-        return self._get("API_URL")
-
-    @property
-    def TIMEOUT(self) -> float | tuple[float, float]:
-        return self._get("TIMEOUT")
-
-    @property
-    def SMS_FALLBACK(self) -> bool:
-        return self._get("SMS_FALLBACK")
-
-    @property
-    def CODE_TTL(self) -> int:
-        return self._get("CODE_TTL")
-
-    @property
-    def MAX_CHECKS(self) -> int:
-        return self._get("MAX_CHECKS")
-
-    @property
-    def RESEND_COOLDOWN(self) -> int:
-        return self._get("RESEND_COOLDOWN")
-
-    @property
-    def PHONE_DAILY_LIMIT(self) -> int:
-        return self._get("PHONE_DAILY_LIMIT")
-
-    @property
-    def PHONE_MAX_FAILURES(self) -> int:
-        return self._get("PHONE_MAX_FAILURES")
-
-    @property
-    def DAILY_BUDGET(self) -> int | None:
-        return self._get("DAILY_BUDGET")
-
-    @property
-    def BREAKER_THRESHOLD(self) -> int:
-        return self._get("BREAKER_THRESHOLD")
-
-    @property
-    def BREAKER_COOLDOWN(self) -> int:
-        return self._get("BREAKER_COOLDOWN")
-
-    @property
-    def RATELIMIT_REQUEST(self) -> Any:
-        return self._get("RATELIMIT_REQUEST")
-
-    @property
-    def RATELIMIT_CONFIRM(self) -> Any:
-        return self._get("RATELIMIT_CONFIRM")
-
-    @property
-    def LOGIN(self) -> str:
-        return self._get("LOGIN")
-
-    @property
-    def CREATE_USERS(self) -> bool:
-        return self._get("CREATE_USERS")
-
-    @property
-    def USER_PHONE_FIELD(self) -> str | None:
-        return self._get("USER_PHONE_FIELD")
-
-    @property
-    def RETENTION_DAYS(self) -> int:
-        return self._get("RETENTION_DAYS")
-
-    @property
-    def CLIENT_IP_HEADER(self) -> str | None:
-        return self._get("CLIENT_IP_HEADER")
-
-    @property
-    def TRUSTED_PROXY_COUNT(self) -> int:
-        return self._get("TRUSTED_PROXY_COUNT")
-
-    @property
-    def CACHE_ALIAS(self) -> str:
-        return self._get("CACHE_ALIAS")
-
-    @property
-    def LOW_BALANCE(self) -> Any:
-        return self._get("LOW_BALANCE")
-
-    @property
-    def TEST_NUMBERS(self) -> dict[str, str]:
-        return self._get("TEST_NUMBERS")
-
-    @property
-    def BROWSABLE_API(self) -> bool | None:
-        return self._get("BROWSABLE_API")
-
-    @property
-    def CHALLENGE(self) -> str | None:
-        return self._get("CHALLENGE")
-
-    @property
-    def RANGE_DIGITS(self) -> int:
-        return self._get("RANGE_DIGITS")
-
-    @property
-    def RANGE_RISK(self) -> int:
-        return self._get("RANGE_RISK")
-
-    @property
-    def NETWORK_RISK(self) -> int:
-        return self._get("NETWORK_RISK")
-
-    @property
-    def RANGE_DAILY_LIMIT(self) -> int | None:
-        return self._get("RANGE_DAILY_LIMIT")
-
-    @property
-    def CONVERSION_MIN(self) -> float:
-        return self._get("CONVERSION_MIN")
-
-    @property
-    def CONVERSION_SAMPLE(self) -> int:
-        return self._get("CONVERSION_SAMPLE")
-
-    @property
-    def CONVERSION_HOLD(self) -> int:
-        return self._get("CONVERSION_HOLD")
+    PROVIDER = _Setting[str]()
+    PROVIDERS = _Setting[list[Any] | None]()
+    API_TOKEN = _Setting[str]()
+    API_URL = _Setting[str]()
+    TIMEOUT = _Setting[float | tuple[float, float]]()
+    SMS_FALLBACK = _Setting[bool]()
+    CODE_TTL = _Setting[int]()
+    MAX_CHECKS = _Setting[int]()
+    RESEND_COOLDOWN = _Setting[int]()
+    PHONE_DAILY_LIMIT = _Setting[int]()
+    PHONE_MAX_FAILURES = _Setting[int]()
+    DAILY_BUDGET = _Setting[int | None]()
+    BREAKER_THRESHOLD = _Setting[int]()
+    BREAKER_COOLDOWN = _Setting[int]()
+    RATELIMIT_REQUEST = _Setting[Any]()
+    RATELIMIT_CONFIRM = _Setting[Any]()
+    LOGIN = _Setting[str]()
+    CREATE_USERS = _Setting[bool]()
+    USER_PHONE_FIELD = _Setting[str | None]()
+    RETENTION_DAYS = _Setting[int]()
+    CLIENT_IP_HEADER = _Setting[str | None]()
+    TRUSTED_PROXY_COUNT = _Setting[int]()
+    CACHE_ALIAS = _Setting[str]()
+    LOW_BALANCE = _Setting[Any]()
+    TEST_NUMBERS = _Setting[dict[str, str]]()
+    BROWSABLE_API = _Setting[bool | None]()
+    CHALLENGE = _Setting[str | None]()
+    RANGE_DIGITS = _Setting[int]()
+    RANGE_RISK = _Setting[int]()
+    NETWORK_RISK = _Setting[int]()
+    RANGE_DAILY_LIMIT = _Setting[int | None]()
+    CONVERSION_MIN = _Setting[float]()
+    CONVERSION_SAMPLE = _Setting[int]()
+    CONVERSION_HOLD = _Setting[int]()
 
 
 flashcall_settings = Settings()

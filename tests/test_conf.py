@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from django_flashcall.conf import DEFAULTS, flashcall_settings
+from django_flashcall.conf import DEFAULTS, _Setting, flashcall_settings
 
 
 def test_a_changed_setting_is_seen_at_once(settings):
@@ -37,11 +37,11 @@ def test_unset_settings_are_read_from_django_once(monkeypatch):
     assert reads.count("FLASHCALL_MAX_CHECKS") == 1
 
 
-def test_every_setting_is_a_typed_property_and_nothing_else_is_read(settings):
-    # Each default has its property (there is no catch-all): a new setting
+def test_every_setting_is_a_typed_attribute_and_nothing_else_is_read(settings):
+    # Each default has its attribute (there is no catch-all): a new setting
     # without one fails here, not with an AttributeError in production.
     for name in DEFAULTS:
-        assert isinstance(getattr(type(flashcall_settings), name, None), property), name
+        assert isinstance(getattr(type(flashcall_settings), name, None), _Setting), name
         setattr(settings, f"FLASHCALL_{name}", f"sentinel-{name}")
         assert getattr(flashcall_settings, name) == f"sentinel-{name}"
     settings.FLASHCALL_NO_SUCH_SETTING = 1
