@@ -22,10 +22,9 @@ from pathlib import Path
 import coverage
 
 # The gate: a little under the level the suite reached when the gate was set
-# (SQLite + PostgreSQL runs, contrib included). Raise it as tests are added;
-# the aim is 95 % of branches.
-BRANCHES = 88.0
-LINES = 95.0
+# (SQLite + PostgreSQL runs, contrib included: branches 97-99 %, lines 98 %).
+BRANCHES = 95.0
+LINES = 97.0
 
 
 def totals(data_file: str = ".coverage") -> dict[str, float]:
