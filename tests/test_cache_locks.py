@@ -45,3 +45,21 @@ def test_a_lock_that_timed_out_and_changed_hands_stays_with_its_new_owner():
     with pytest.raises(RateLimited):
         with limits.phone_lock(PHONE):
             pass
+
+
+def test_the_site_lock_is_waited_for_while_its_holder_finishes(settings, monkeypatch):
+    settings.FLASHCALL_DAILY_BUDGET = 100  # the budget's check → insert is serialised
+    cache = limits._cache()
+    assert cache.add(limits.SITE_LOCK, "another-process", limits.LOCK_TTL)
+    pauses: list[float] = []
+
+    def holder_finishes_while_we_wait(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 2:  # the other request releases its lock
+            cache.delete(limits.SITE_LOCK)
+
+    monkeypatch.setattr(limits.time, "sleep", holder_finishes_while_we_wait)
+    with limits.site_lock():
+        assert cache.get(limits.SITE_LOCK) not in (None, "another-process")  # ours now
+    assert pauses == [0.002, 0.004]  # short pauses, doubling
+    assert cache.get(limits.SITE_LOCK) is None
