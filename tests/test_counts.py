@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 from django_flashcall.models import CallAttempt, CallCount, Channel, Reason, Status
-from django_flashcall.monitoring import counts, providers, stats, tally
+from django_flashcall.monitoring import counts, providers, stats, tally, window
 from django_flashcall.monitoring.counts import SLOT
 from django_flashcall.services import delete_before, expire_lapsed, fail_interrupted_calls
 
@@ -198,3 +198,43 @@ def test_counts_left_by_a_flush_are_dropped():
     CallAttempt.objects.create(phone="79244501003", status=Status.VERIFIED)
     _forget_counts_of_flushed_rows(using="default")  # rows there: counts kept
     assert CallCount.objects.get().n == 1
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kathmandu"])
+def test_report_reads_the_window_once_and_equals_the_rows(zone, monkeypatch):
+    # report() hands one window.read() to the totals and the providers:
+    # the same numbers as each part reading alone, and as the rows alone.
+    end = FALL_BACK + timedelta(days=2)
+    seed(end)
+    change_some(end)
+    at = end - timedelta(minutes=7, seconds=3)  # both ends partial
+    for period in stats.PERIODS.values():  # rows in both ends, one of them live
+        for created, status in ((at - period.length, Status.VERIFIED), (at, Status.PENDING)):
+            CallAttempt.objects.create(
+                phone="79244501003",
+                status=status,
+                created_at=created - timedelta(seconds=60 if status == Status.PENDING else -60),
+                expires_at=at + timedelta(minutes=4),
+                provider="backup",
+                failed_before="sms.ru",
+                price=Decimal("0.25"),
+            )
+    with timezone.override(ZoneInfo(zone)):
+        for period in stats.PERIODS.values():
+            since = at - period.length
+            starts = stats.bucket_starts(since, at, period.bucket)
+            shared = window.read(since, at, period.bucket)
+            assert shared.counted and shared.rows and shared.groups
+            alone = tally.totals(since, at, period.bucket, starts)
+            assert tally.totals(since, at, period.bucket, starts, shared) == alone
+            assert tally.per_provider(since, at, shared) == tally.per_provider(since, at)
+            with pytest.raises(ValueError):
+                tally.totals(
+                    since, at, "day" if period.bucket == "hour" else "hour", starts, shared
+                )
+        counted = [stats.report(key, at=at) for key in stats.PERIODS]
+        monkeypatch.setattr(counts, "active", lambda connection: False)
+        from_rows = [stats.report(key, at=at) for key in stats.PERIODS]
+    for c, r in zip(counted, from_rows, strict=True):
+        assert (c.summary, c.timeline, c.providers) == (r.summary, r.timeline, r.providers)
+        assert c.summary.pending and c.summary.expired and c.providers

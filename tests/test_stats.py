@@ -171,11 +171,12 @@ def test_report_is_a_fixed_number_of_queries():
     at = AT + timedelta(minutes=7)
     with CaptureQueriesContext(connection) as queries:
         stats.report("30d", at=at)
-    # 2 partial slots; totals, live pending and timeline from the counts;
-    # per provider: 2 partial slots and the counts; the offenders: 1 query
-    # per list from the rows, 2 from the offender counts (PostgreSQL) when
-    # each bucket holds fewer keys than the list, 4 at most.
-    expected = 12 if offender_counts.active(connection) else 10
+    # 2 partial slots, the counts by outcome and provider, live pending (all
+    # read once for the totals and the providers), the timeline from the
+    # counts; the offenders: 1 query per list from the rows, 2 from the
+    # offender counts (PostgreSQL) when each bucket holds fewer keys than
+    # the list, 4 at most.
+    expected = 9 if offender_counts.active(connection) else 7
     assert len(queries) == expected
     for _ in range(20):
         make(status=Status.PENDING)

@@ -11,16 +11,15 @@ on to the next provider.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import connection
-from django.db.models import Count, Q, Sum
+from ..models import Status
 
-from ..models import CallAttempt, CallCount, Status
+if TYPE_CHECKING:
+    from .window import Window
 
 __all__ = ["PLACED", "ProviderRow", "provider_rows"]
 
@@ -63,16 +62,20 @@ class ProviderRow:
 
 
 def provider_rows(
-    since: datetime, until: datetime, order: list[str] | None = None
+    since: datetime,
+    until: datetime,
+    order: list[str] | None = None,
+    read: Window | None = None,
 ) -> list[ProviderRow]:
     """One row per provider seen in ``[since, until)``; the configured order
-    (``order``, by default ``FLASHCALL_PROVIDERS``'s) first, then the rest."""
+    (``order``, by default ``FLASHCALL_PROVIDERS``'s) first, then the rest.
+    ``read``: the window's counts already read (:func:`~.stats.report`)."""
     rows: dict[str, ProviderRow] = {}
 
     def row(name: str) -> ProviderRow:
         return rows.setdefault(name, ProviderRow(name))
 
-    for item in _groups(since, until):
+    for item in _groups(since, until, read):
         for name in item["failed_before"].split(","):
             if name:
                 row(name).failed_over += item["n"]
@@ -98,39 +101,13 @@ def provider_rows(
     return sorted(rows.values(), key=lambda r: (rank.get(r.name, len(rank)), r.name))
 
 
-def _groups(since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Calls and failures per (provider, status, failed_before) in ``[since,
-    until)``: a handful of groups ("", "telefon-ip", "telefon-ip,sms.ru"...).
+def _groups(since: datetime, until: datetime, read: Window | None) -> list[dict[str, Any]]:
+    """Calls and failures per (provider, status, reason, failed_before) in
+    ``[since, until)``: a handful of groups ("", "telefon-ip", "telefon-ip,sms.ru"...).
     The whole quarter hours come from the 15-minute counts
-    (:mod:`.counts`), the partial ones at the ends from the rows."""
-    from . import counts
-    from .tally import slot_start
+    (:mod:`.counts`), the partial ones at the ends from the rows, both read
+    once for the report by :mod:`.window`."""
+    from . import window
 
-    first = math.ceil(since.timestamp() / counts.SLOT)
-    last = math.floor(until.timestamp() / counts.SLOT)
-    if first >= last or not counts.active(connection):
-        ends = [(since, until)]
-    else:
-        ends = [(since, slot_start(first)), (slot_start(last), until)]
-    keys = ("provider", "status", "failed_before")
-    out: list[dict[str, Any]] = []
-    for lo, hi in ends:
-        out += [
-            dict(item)
-            for item in CallAttempt.objects.filter(created_at__gte=lo, created_at__lt=hi)
-            .filter(Q(status__in=(*PLACED, Status.FAILED)) | ~Q(failed_before=""))
-            .values(*keys)
-            .annotate(n=Count("pk"), spend=Sum("price"), priced=Count("price"))
-            .order_by()
-        ]
-    if len(ends) == 2:
-        out += [
-            dict(item)
-            for item in CallCount.objects.filter(slot__gte=first, slot__lt=last)
-            .exclude(n=0)  # counts of rows since deleted
-            .filter(Q(status__in=(*PLACED, Status.FAILED)) | ~Q(failed_before=""))
-            .values(*keys)
-            .annotate(n=Sum("n"), spend=Sum("spend"), priced=Sum("priced"))
-            .order_by()
-        ]
-    return out
+    w = read or window.read(since, until)
+    return w.rows + w.groups

@@ -60,11 +60,17 @@ def _window(since: datetime, until: datetime) -> Q:
 
 
 def breakdown(
-    since: datetime, until: datetime, bucket: str = "day", *, lapsed_by: datetime | None = None
+    since: datetime,
+    until: datetime,
+    bucket: str = "day",
+    *,
+    lapsed_by: datetime | None = None,
+    by: tuple[str, ...] = (),
 ) -> QuerySet:
     """The main aggregate of the rows: one row per (bucket, status, reason)
-    in the window; ``stale`` counts the pending ones lapsed by ``lapsed_by``
-    (default ``until``).
+    in the window (and per the columns ``by``, such as the provider);
+    ``stale`` counts the pending ones lapsed by ``lapsed_by`` (default
+    ``until``).
 
     At most buckets × ~20 rows, whatever the table size. Buckets start at
     hours or days in the current time zone. Hours also carry their UTC hour
@@ -80,6 +86,7 @@ def breakdown(
     else:
         qs = qs.annotate(bucket=TruncDay("created_at"))
         fields = ("bucket", "status", "reason")
+    fields += tuple(f for f in by if f not in fields)
     return (
         qs.values(*fields)
         .annotate(
@@ -235,11 +242,13 @@ def report(
         period = get_period(period)
     until = at or now()
     since = until - period.length
-    from .tally import totals  # tally reads this module's shapes
+    from . import window  # these read this module's shapes
+    from .tally import totals
 
-    summary, timeline = totals(
-        since, until, period.bucket, bucket_starts(since, until, period.bucket)
-    )
+    # The totals and the providers sum the same counts and rows: read once.
+    read = window.read(since, until, period.bucket)
+    starts = bucket_starts(since, until, period.bucket)
+    summary, timeline = totals(since, until, period.bucket, starts, read)
     return Report(
         period=period,
         since=since,
@@ -248,5 +257,5 @@ def report(
         timeline=timeline,
         top_phones=top_offenders("phone", since, until, top),
         top_ips=top_offenders("ip", since, until, top),
-        providers=provider_rows(since, until),
+        providers=provider_rows(since, until, read=read),
     )

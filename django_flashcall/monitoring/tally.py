@@ -2,7 +2,8 @@
 
 A window ``[since, until)`` is cut in three: the whole slots inside it,
 read from :class:`~django_flashcall.models.CallCount` (two grouped queries
-over at most 2,880 slots for 30 days, whatever the row count), and the two
+over at most 2,880 slots for 30 days, whatever the row count; the one by
+outcome is shared with the providers, see :mod:`.window`), and the two
 partial slots at its ends, read from the attempt rows (at most 15 minutes
 each, by the ``created_at`` index). The result is the rows' own numbers,
 not an estimate: :func:`row_totals` computes the same from the rows alone,
@@ -17,26 +18,19 @@ finds them), and the rest of the slots' pending ones are the lapsed ones.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, IntegerField, Q, Sum
 from django.db.models.functions import Coalesce
 
-from ..models import CallAttempt, CallCount, Status
-from . import counts
+from ..models import CallAttempt, Status
+from . import window
 from .report import Bucket, Summary
 from .stats import PLACED, PRICE_QUANTUM, breakdown, summarize
-
-SUMS = ("n", "wrong", "spend", "priced", "delivered", "undelivered")
-
-
-def slot_start(slot: int) -> datetime:
-    return datetime.fromtimestamp(slot * counts.SLOT, UTC)
+from .window import Window, slot_start
 
 
 def row_totals(
@@ -47,39 +41,25 @@ def row_totals(
 
 
 def totals(
-    since: datetime, until: datetime, bucket: str, starts: list[datetime]
+    since: datetime,
+    until: datetime,
+    bucket: str,
+    starts: list[datetime],
+    read: Window | None = None,
 ) -> tuple[Summary, list[Bucket]]:
     """The totals and timeline of ``[since, until)``: counts for the whole
-    slots, rows for the partial ones at the ends."""
-    first = math.ceil(since.timestamp() / counts.SLOT)
-    last = math.floor(until.timestamp() / counts.SLOT)
-    if first >= last or not counts.active(connection):
-        return row_totals(since, until, bucket, starts)
-    inner_since, inner_until = slot_start(first), slot_start(last)
-    rows = []
-    for lo, hi in ((since, inner_since), (inner_until, until)):  # empty when aligned
-        rows += list(breakdown(lo, hi, bucket, lapsed_by=until))
-    inner = CallCount.objects.filter(slot__gte=first, slot__lt=last).order_by()
-    by_outcome: list[dict[str, Any]] = [
-        dict(row)
-        for row in inner.values("status", "reason").annotate(**{s: Sum(s) for s in SUMS}).order_by()
-    ]
-    # No bucket: these rows go to the totals only; the timeline comes below.
-    rows += [{**row, "bucket": None, "stale": 0} for row in by_outcome]
-    summary, timeline = summarize(rows, starts)
-
-    pending = sum(r["n"] for r in by_outcome if r["status"] == Status.PENDING)
-    live = (
-        CallAttempt.objects.filter(
-            status=Status.PENDING, created_at__gte=inner_since, created_at__lt=inner_until
-        )
-        .filter(Q(expires_at__gt=until) | Q(expires_at__isnull=True))
-        .count()
-    )
-    summary.expired += pending - live
-    summary.pending -= pending - live
-
-    _add_slots(timeline, inner)
+    slots, rows for the partial ones at the ends. ``read``: the window's
+    counts already read (by :func:`~.stats.report`, for the providers too)."""
+    w = read or window.read(since, until, bucket)
+    if w.bucket != bucket:
+        raise ValueError(f"the window was read by {w.bucket}, not {bucket}")
+    summary, timeline = summarize(w.rows + w.slot_rows(), starts)
+    if not w.counted:
+        return summary, timeline
+    lapsed = w.lapsed()
+    summary.expired += lapsed
+    summary.pending -= lapsed
+    _add_slots(timeline, w.slots())
     return summary, timeline
 
 
@@ -109,42 +89,18 @@ def _add_slots(timeline: list[Bucket], inner: object) -> None:
         bar.spend += Decimal(spend or 0).quantize(PRICE_QUANTUM)
 
 
-def per_provider(since: datetime, until: datetime) -> dict[str, Summary]:
+def per_provider(
+    since: datetime, until: datetime, read: Window | None = None
+) -> dict[str, Summary]:
     """The totals of ``[since, until)`` per provider (``CallAttempt.provider``;
     ``""`` for attempts no provider took, such as refusals), from the counts
     for the whole slots and the rows at the ends."""
-    first = math.ceil(since.timestamp() / counts.SLOT)
-    last = math.floor(until.timestamp() / counts.SLOT)
-    if first >= last or not counts.active(connection):
-        first = last = math.floor(until.timestamp() / counts.SLOT)  # no whole slot: all rows
-        ends = [(since, until)]
-    else:
-        ends = [(since, slot_start(first)), (slot_start(last), until)]
-    rows: list[dict[str, Any]] = []
-    for lo, hi in ends:
-        rows += _rows_by_provider(lo, hi, until)
-    inner = CallCount.objects.filter(slot__gte=first, slot__lt=last).exclude(n=0)
-    sums = inner.values("provider", "status", "reason").annotate(**{s: Sum(s) for s in SUMS})
-    slot_rows: list[dict[str, Any]] = [dict(row) for row in sums.order_by()]
-    rows += [{**row, "bucket": None, "stale": 0} for row in slot_rows]
-    live = dict(
-        CallAttempt.objects.filter(
-            status=Status.PENDING,
-            created_at__gte=slot_start(first),
-            created_at__lt=slot_start(last),
-        )
-        .filter(Q(expires_at__gt=until) | Q(expires_at__isnull=True))
-        .values_list("provider")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    w = read or window.read(since, until)
+    rows = w.rows + w.slot_rows()
     out = {}
     for provider in sorted({row["provider"] for row in rows}):
         summary, _ = summarize([r for r in rows if r["provider"] == provider], [])
-        pending = sum(
-            r["n"] for r in slot_rows if r["provider"] == provider and r["status"] == Status.PENDING
-        )
-        lapsed = pending - live.get(provider, 0)
+        lapsed = w.lapsed(provider)
         summary.expired += lapsed
         summary.pending -= lapsed
         out[provider] = summary
