@@ -223,7 +223,7 @@ def test_report_reads_the_window_once_and_equals_the_rows(zone, monkeypatch):
         for period in stats.PERIODS.values():
             since = at - period.length
             starts = stats.bucket_starts(since, at, period.bucket)
-            shared = window.read(since, at, period.bucket)
+            shared = window.read(since, at, period.bucket, starts)
             assert shared.counted and shared.rows and shared.groups
             alone = tally.totals(since, at, period.bucket, starts)
             assert tally.totals(since, at, period.bucket, starts, shared) == alone

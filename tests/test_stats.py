@@ -171,12 +171,11 @@ def test_report_is_a_fixed_number_of_queries():
     at = AT + timedelta(minutes=7)
     with CaptureQueriesContext(connection) as queries:
         stats.report("30d", at=at)
-    # 2 partial slots, the counts by outcome and provider, live pending (all
-    # read once for the totals and the providers), the timeline from the
-    # counts; the offenders: 1 query per list from the rows, 2 from the
-    # offender counts (PostgreSQL) when each bucket holds fewer keys than
-    # the list, 4 at most.
-    expected = 9 if offender_counts.active(connection) else 7
+    # 2 partial slots, the counts by bar, outcome and provider, live pending
+    # (all read once for the totals, the timeline and the providers); the
+    # offenders: 1 query per list from the rows, 2 from the offender counts
+    # (PostgreSQL) when each bucket holds fewer keys than the list, 4 at most.
+    expected = 8 if offender_counts.active(connection) else 6
     assert len(queries) == expected
     for _ in range(20):
         make(status=Status.PENDING)

@@ -246,8 +246,8 @@ def report(
     from .tally import totals
 
     # The totals and the providers sum the same counts and rows: read once.
-    read = window.read(since, until, period.bucket)
     starts = bucket_starts(since, until, period.bucket)
+    read = window.read(since, until, period.bucket, starts)
     summary, timeline = totals(since, until, period.bucket, starts, read)
     return Report(
         period=period,

@@ -1,9 +1,9 @@
 """The report's totals and timeline from the 15-minute counts.
 
 A window ``[since, until)`` is cut in three: the whole slots inside it,
-read from :class:`~django_flashcall.models.CallCount` (two grouped queries
-over at most 2,880 slots for 30 days, whatever the row count; the one by
-outcome is shared with the providers, see :mod:`.window`), and the two
+read from :class:`~django_flashcall.models.CallCount` (one query grouped by
+bar and outcome over at most 2,880 slots for 30 days, whatever the row
+count, shared with the providers: see :mod:`.window`), and the two
 partial slots at its ends, read from the attempt rows (at most 15 minutes
 each, by the ``created_at`` index). The result is the rows' own numbers,
 not an estimate: :func:`row_totals` computes the same from the rows alone,
@@ -18,7 +18,6 @@ finds them), and the rest of the slots' pending ones are the lapsed ones.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +29,7 @@ from ..models import CallAttempt, Status
 from . import window
 from .report import Bucket, Summary
 from .stats import PLACED, PRICE_QUANTUM, breakdown, summarize
-from .window import Window, slot_start
+from .window import Window
 
 
 def row_totals(
@@ -50,43 +49,42 @@ def totals(
     """The totals and timeline of ``[since, until)``: counts for the whole
     slots, rows for the partial ones at the ends. ``read``: the window's
     counts already read (by :func:`~.stats.report`, for the providers too)."""
-    w = read or window.read(since, until, bucket)
-    if w.bucket != bucket:
-        raise ValueError(f"the window was read by {w.bucket}, not {bucket}")
+    w = read or window.read(since, until, bucket, starts)
+    if (w.bucket, w.starts) != (bucket, starts):
+        raise ValueError("the window was read for other bars")
     summary, timeline = summarize(w.rows + w.slot_rows(), starts)
     if not w.counted:
         return summary, timeline
     lapsed = w.lapsed()
     summary.expired += lapsed
     summary.pending -= lapsed
-    _add_slots(timeline, w.slots())
+    _add_slots(timeline, starts, w.groups)
     return summary, timeline
 
 
-def _add_slots(timeline: list[Bucket], inner: object) -> None:
-    """Add each slot's calls to the bar (local hour or day) that holds it.
+def _add_slots(
+    timeline: list[Bucket], starts: list[datetime], groups: list[dict[str, Any]]
+) -> None:
+    """Add the slots' calls to the bars (local hours or days) that hold them.
 
     Every zone in use is a whole number of quarter hours from UTC, so a slot
     never straddles two bars; the bars' starts are instants (DST-safe).
     """
-    starts = [b.start for b in timeline]
-    per_slot = inner.values_list("slot").annotate(  # type: ignore[attr-defined]
-        placed=Sum("n", filter=Q(status__in=PLACED)),
-        verified=Sum("n", filter=Q(status=Status.VERIFIED)),
-        failed=Sum("n", filter=Q(status=Status.FAILED)),
-        refused=Sum("n", filter=Q(status=Status.REFUSED)),
-        spend=Sum("spend", filter=~Q(status=Status.UNLOCKED)),
-    )
-    for slot, placed, verified, failed, refused, spend in per_slot.order_by():
-        i = bisect_right(starts, slot_start(slot)) - 1
-        if i < 0:
+    bars = {b.start: b for b in timeline}
+    for group in groups:
+        if group["bar"] < 1:
             continue  # before the first bar: cannot happen for slots inside the window
-        bar = timeline[i]
-        bar.placed += placed or 0
-        bar.verified += verified or 0
-        bar.failed += failed or 0
-        bar.refused += refused or 0
-        bar.spend += Decimal(spend or 0).quantize(PRICE_QUANTUM)
+        bar, status, n = bars[starts[group["bar"] - 1]], group["status"], group["n"]
+        if status in PLACED:
+            bar.placed += n
+            if status == Status.VERIFIED:
+                bar.verified += n
+        elif status == Status.FAILED:
+            bar.failed += n
+        elif status == Status.REFUSED:
+            bar.refused += n
+        if status != Status.UNLOCKED:
+            bar.spend += Decimal(group["spend"] or 0).quantize(PRICE_QUANTUM)
 
 
 def per_provider(
