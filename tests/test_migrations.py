@@ -22,3 +22,22 @@ def test_no_missing_migrations():
 def test_migrations_apply_backwards_and_forwards():
     call_command("migrate", "django_flashcall", "zero", verbosity=0)
     call_command("migrate", "django_flashcall", verbosity=0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_unapplying_the_counters_drops_the_budget_function():
+    from django.db import connection
+
+    def reserve_functions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_proc WHERE proname = 'django_flashcall_reserve'"
+            )
+            return cursor.fetchone()[0]
+
+    assert reserve_functions() == 1
+    call_command("migrate", "django_flashcall", "0003", verbosity=0)
+    assert reserve_functions() == 0
+    call_command("migrate", "django_flashcall", verbosity=0)
+    assert reserve_functions() == 1

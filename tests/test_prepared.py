@@ -12,14 +12,9 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_flashcall.internal import prepared
-from django_flashcall.internal.prepared import (
-    PreparedSelect,
-    PreparedUpdate,
-    every_column,
-    insert,
-    save_fields,
-)
+from django_flashcall.internal import saves
+from django_flashcall.internal.prepared import PreparedSelect, PreparedUpdate, every_column
+from django_flashcall.internal.saves import insert, save_fields
 from django_flashcall.models import CallAttempt, PhoneNumber, Status
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +170,7 @@ def test_a_field_without_a_sentinel_is_saved_by_the_orm():
     made = attempt()
     made.sms_fallback = True  # a BooleanField: no sentinel can stand for it
     save_fields(made, ["sms_fallback"])
-    assert prepared._UPDATES[(CallAttempt, ("sms_fallback",))] is None
+    assert saves._UPDATES[(CallAttempt, ("sms_fallback",))] is None
     assert CallAttempt.objects.get(pk=made.pk).sms_fallback is True
 
 

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from django_flashcall.internal.prepared import PreparedUpdate, _PreparedInsert
+from django_flashcall.internal.prepared import PreparedUpdate
+from django_flashcall.internal.saves import _PreparedInsert
 from django_flashcall.models import CallAttempt, Status
 from tests.testapp.models import LongNote
 

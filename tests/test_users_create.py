@@ -12,7 +12,7 @@ from django.contrib.auth.models import UserManager
 from django.db.models.signals import pre_save
 
 from django_flashcall.internal import users
-from django_flashcall.internal.prepared import insert
+from django_flashcall.internal.saves import insert
 from django_flashcall.models import PhoneNumber
 from tests.testapp.models import LongNote, Note
 

@@ -17,7 +17,8 @@ from ..conf import flashcall_settings
 from ..exceptions import PhoneTaken
 from ..models import PhoneNumber
 from .clock import now
-from .prepared import PreparedSelect, every_column, insert
+from .prepared import PreparedSelect, every_column
+from .saves import insert
 
 
 def _field() -> str | None:

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from django_flashcall.internal import budget
+from django_flashcall.internal import budget_sql as budget
 from django_flashcall.monitoring import counts
 
 # The counters' key as of this migration (a later one that changes the key

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from .. import signals
 from ..exceptions import FlashCallError
-from ..internal.prepared import insert
+from ..internal.saves import insert
 from ..models import CallAttempt
 
 logger = logging.getLogger("django_flashcall")

@@ -25,7 +25,7 @@ from ..exceptions import FlashCallError, InvalidPhone, ProviderUnavailable
 from ..internal import breaker, budget
 from ..internal.cache import CacheUnavailable, quietly
 from ..internal.codes import hash_code
-from ..internal.prepared import save_fields
+from ..internal.saves import save_fields
 from ..models import CallAttempt, Channel, Reason, Status
 from ..providers import BaseProvider, InvalidPhoneForProvider, ProviderError, ProviderResult
 from .common import logger, send_signal
