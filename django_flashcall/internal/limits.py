@@ -28,7 +28,7 @@ from django.db.models import Q
 
 from ..conf import flashcall_settings
 from ..exceptions import RateLimited
-from ..models import CALLED, NOT_PLACED, CallAttempt, Reason, Status, called_q
+from ..models import CALLED, CallAttempt, Reason, Status, called_q
 from .cache import GuardedCache, quietly, shared_cache
 from .prepared import PreparedSelect
 
@@ -97,14 +97,9 @@ def phone_state(phone: str, at: datetime) -> PhoneState:
     # A staff unlock lifts the cooldown and the daily limit too: calls before
     # the newest marker stop counting for the phone (the site budget still
     # counts them). (created_at, pk) orders a call made in the marker's second.
+    # The query (called_q) has left out the failures that placed no call.
     unlocked = max(((r[2], r[6]) for r in rows if r[0] == Status.UNLOCKED), default=None)
-    called = [
-        r
-        for r in rows
-        if r[0] in CALLED
-        and not (r[0] == Status.FAILED and r[1] in NOT_PLACED)
-        and (unlocked is None or (r[2], r[6]) > unlocked)
-    ]
+    called = [r for r in rows if r[0] in CALLED and (unlocked is None or (r[2], r[6]) > unlocked)]
     state = PhoneState(calls=len(called))
     if called:
         state.last_call = max(r[2] for r in called)
