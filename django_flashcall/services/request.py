@@ -140,10 +140,10 @@ def _test_number(
             if refusal is not None:
                 reason, retry_after = refusal
                 raise RateLimited(retry_after=retry_after, reason=reason)
-            if state.pending:
-                CallAttempt.objects.filter(
-                    phone=fields["phone"], status=Status.PENDING, created_at__lt=at
-                ).update(status=Status.EXPIRED)
+            if state.pending:  # the new row is not in yet: every pending one is older
+                CallAttempt.objects.filter(phone=fields["phone"], status=Status.PENDING).update(
+                    status=Status.EXPIRED
+                )
             attempt = CallAttempt(**fields, status=Status.PENDING, channel=Channel.TEST)
             attempt.code_hash = hash_code(attempt.public_id, code)
             attempt.expires_at = at + timedelta(seconds=flashcall_settings.CODE_TTL)
