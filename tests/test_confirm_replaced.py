@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from django_flashcall.exceptions import CodeExpired, InvalidCode
+from django_flashcall.models import CallAttempt, Status
 from django_flashcall.providers import ProviderResult, SandboxProvider
 from django_flashcall.services import confirm_code, request_code
 from tests.helpers import PHONE, owners_attempt
@@ -79,3 +80,15 @@ def test_only_the_last_three_replaced_calls_are_named(codes):
         call(codes, PHONE, code)
     assert detail_for(PHONE, "1111") == WRONG
     assert detail_for(PHONE, "2222") == REPLACED
+
+
+def test_a_later_calls_code_is_just_wrong(codes):
+    # Two calls in flight together, the older one placed last: it stays live
+    # while the newer one is expired (here: by hand, as staff would).
+    older = call(codes, PHONE, "1111")
+    newer = call(codes, PHONE, "2222")
+    CallAttempt.objects.filter(pk=older.pk).update(status=Status.PENDING)
+    CallAttempt.objects.filter(pk=newer.pk).update(status=Status.EXPIRED)
+    with pytest.raises(InvalidCode) as info:
+        confirm_code(PHONE, "2222", attempt_id=str(older.public_id))
+    assert str(info.value.detail) == WRONG
