@@ -43,7 +43,10 @@ def test_the_phones_used_codes_and_other_phones_codes_stay(test_number, clock):
     confirm_code(TEST_NUMBER, "1234")
     other = request_code(phone(1))
     clock.advance(1)
-    request_code(TEST_NUMBER)
+    live = request_code(TEST_NUMBER)
+    clock.advance(1)
+    newest = request_code(TEST_NUMBER)  # replaces live
+    assert (row(live).status, row(newest).status) == (Status.EXPIRED, Status.PENDING)
     assert row(used).status == Status.VERIFIED
     assert row(other).status == Status.PENDING
     assert CallAttempt.objects.filter(status=Status.PENDING).count() == 2
