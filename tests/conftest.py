@@ -10,6 +10,7 @@ them in through the environment:
 With ``CI`` set, a missing Redis is a failure, not a skip.
 """
 
+import gc
 import os
 
 import pytest
@@ -79,6 +80,26 @@ def _clear_caches():
 
     for cache in caches.all():
         cache.clear()
+    yield
+
+
+_prepared: list = []
+
+
+@pytest.fixture(autouse=True)
+def _prepared_queries_compiled_per_test():
+    """Under mutmut (``make mutants``) each test compiles the prepared queries
+    anew. A query is compiled on its first use on a connection, and later
+    uses skip its builder; mutmut runs a mutant of a function only against
+    the tests that called that function, so a builder called by the first
+    test alone would have its mutants tested by that one test alone."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        from django_flashcall.internal.prepared import _Prepared
+
+        if not _prepared:  # module-level objects: built once, at import
+            _prepared.extend(o for o in gc.get_objects() if isinstance(o, _Prepared))
+        for prepared in _prepared:
+            prepared._plans.clear()
     yield
 
 
