@@ -73,6 +73,7 @@ def test_a_call_a_wrong_and_a_right_code(outbox, heard, request_):
     assert all(kwargs["attempt"].pk == attempt.pk for _, kwargs in heard)
     assert heard[1][1]["error"] is failed.value
     assert heard[0][1]["attempt"].ip == "203.0.113.7"
+    assert heard[0][1]["attempt"].user_agent == ""  # the request sent none
 
 
 def test_a_refusal_by_a_limit(outbox, settings, heard, request_):
