@@ -13,9 +13,11 @@ from django.test import RequestFactory
 from django_flashcall import signals
 from django_flashcall.exceptions import ProviderUnavailable
 from django_flashcall.internal import breaker
+from django_flashcall.internal.cache import CacheUnavailable
 from django_flashcall.models import CallAttempt, Reason, Status
 from django_flashcall.providers import BaseProvider, ProviderResult
 from django_flashcall.services import request_code
+from django_flashcall.services.placement import CACHE_RETRY
 from tests.helpers import PHONE
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +106,30 @@ def test_a_half_open_provider_whose_probe_is_held_elsewhere_is_skipped(settings,
     with pytest.raises(ProviderUnavailable):
         request_code(PHONE)
     assert outbox == []
+
+
+def test_a_half_open_probe_that_cannot_be_claimed_places_no_call(
+    settings, outbox, clock, monkeypatch
+):
+    """The cache fails between the breakers' first look and the probe's
+    claim: without the claim nobody knows whether another request probes,
+    so no call goes out and the client is told to come back later."""
+    settings.FLASHCALL_BREAKER_THRESHOLD = 1
+    settings.FLASHCALL_BREAKER_COOLDOWN = 60
+    settings.FLASHCALL_PROVIDERS = [_entry(SANDBOX, "only")]
+    breaker.record_failure("only")
+    clock.advance(61)  # half-open: the probe is free
+    assert breaker.peek("only") == (0, False)
+
+    def cache_down(name: str) -> int:
+        raise CacheUnavailable("cache add() failed (ConnectionError)")
+
+    monkeypatch.setattr(breaker, "check", cache_down)
+    with pytest.raises(ProviderUnavailable) as info:
+        request_code(PHONE)
+    assert (info.value.reason, info.value.extra["retry_after"]) == (
+        Reason.BREAKER_OPEN,
+        CACHE_RETRY,
+    )
+    assert outbox == []
+    assert CallAttempt.objects.get().status == Status.REFUSED
