@@ -28,8 +28,27 @@ class WithContext(BaseProvider):
     seen: ClassVar[list[dict]] = []
 
     def send(self, phone, *, sms_fallback=False, client_ip=None, attempt_id=None):
-        WithContext.seen.append({"client_ip": client_ip, "attempt_id": attempt_id})
+        WithContext.seen.append(
+            {"client_ip": client_ip, "attempt_id": attempt_id, "sms_fallback": sms_fallback}
+        )
         return ProviderResult(code="1234", provider_id="ctx-1", phone=phone)
+
+
+class DuckTyped:
+    """A provider that is not a BaseProvider: no ``wants_context`` at all,
+    and a send() that takes no context."""
+
+    name = "duck"
+    seen: ClassVar[list[bool]] = []
+
+    def send(self, phone, *, sms_fallback=False):
+        DuckTyped.seen.append(sms_fallback)
+        return ProviderResult(code="1234", provider_id="duck-1", phone=phone)
+
+
+class Broken(BaseProvider):
+    def send(self, phone, *, sms_fallback=False):
+        raise KeyError("https://api.example/secret-token/get_code")
 
 
 def _entry(backend: str, name: str) -> dict:
@@ -45,12 +64,40 @@ def test_each_failure_goes_on_the_failing_providers_breaker(settings):
     assert (breaker.is_open("first"), breaker.is_open("second")) == (True, True)
 
 
-def test_a_provider_that_wants_the_context_gets_it(settings):
+@pytest.mark.parametrize("sms", [True, False])
+def test_a_provider_that_wants_the_context_gets_it(settings, sms):
+    settings.FLASHCALL_SMS_FALLBACK = True
     settings.FLASHCALL_PROVIDERS = [_entry("tests.test_provider_bookkeeping.WithContext", "ctx")]
     WithContext.seen.clear()
     request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")
-    attempt = request_code(PHONE, request=request)
-    assert WithContext.seen == [{"client_ip": "203.0.113.9", "attempt_id": str(attempt.public_id)}]
+    attempt = request_code(PHONE, request=request, sms_fallback=sms)
+    assert WithContext.seen == [
+        {"client_ip": "203.0.113.9", "attempt_id": str(attempt.public_id), "sms_fallback": sms}
+    ]
+
+
+def test_a_provider_without_wants_context_is_called_without_it(settings):
+    settings.FLASHCALL_SMS_FALLBACK = True
+    settings.FLASHCALL_PROVIDERS = [_entry("tests.test_provider_bookkeeping.DuckTyped", "duck")]
+    DuckTyped.seen.clear()
+    attempt = request_code(PHONE, sms_fallback=True)
+    assert (attempt.status, attempt.provider_id, DuckTyped.seen) == (
+        Status.PENDING,
+        "duck-1",
+        [True],
+    )
+
+
+def test_a_provider_that_raises_is_a_bad_response_named_by_its_type_only(settings):
+    settings.FLASHCALL_PROVIDERS = [_entry("tests.test_provider_bookkeeping.Broken", "broken")]
+    with pytest.raises(ProviderUnavailable):
+        request_code(PHONE)
+    stored = CallAttempt.objects.get()
+    assert (stored.status, stored.reason, stored.error) == (
+        Status.FAILED,
+        Reason.BAD_RESPONSE,
+        "the provider raised KeyError",
+    )
 
 
 def test_a_probe_held_elsewhere_refuses_with_a_signal(settings, outbox, clock):
