@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .handler import Server
+from .handler import QuietHandler, _Dropped
 
 
 @dataclass(frozen=True)
@@ -39,60 +38,33 @@ class FakeRequest:
         return self.params.get(name, "")
 
 
-class JSONHandler(BaseHTTPRequestHandler):
+class JSONHandler(QuietHandler):
     """Serves a :class:`~django_flashcall.testing.fake_base.LoopbackFake`:
     records the request, plays its fault, or answers what ``fake.answer`` says."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request line holds secrets
 
     def version_string(self) -> str:
         return self.server.fake.server_version
 
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
-
     def _serve(self) -> None:
         fake = self.server.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        request = _parse(self.command, self.path, dict(self.headers.items()), body)
-        fault, generation, wake, slow = fake._record(request)
-        if fault == "drop":
-            self.close_connection = True
+        request = _parse(self.command, self.path, dict(self.headers.items()), self._body())
+        try:
+            fault = self._play(fake._record(request), pause="timeout")
+        except _Dropped:
             return
-        if fault == "timeout":
-            wake.wait(slow)
-            if fake._generation != generation or fake._server is None:
-                self.close_connection = True
-                return
-            fault = None
         if fault == "server_error":
             page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-            self._send(502, page, "text/html")
+            self._send(502, page, {"Content-Type": "text/html"})
             return
         if fault == "malformed":
-            self._send(200, b"<html>OK</html>", "text/html")
+            self._send(200, b"<html>OK</html>", {"Content-Type": "text/html"})
             return
         with fake._lock:
             status, payload = fake.answer(request)
         if isinstance(payload, bytes):
-            self._send(status, payload, "text/plain")
+            self._send(status, payload, {"Content-Type": "text/plain"})
         else:
-            self._send(status, json.dumps(payload).encode(), "application/json")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            self._send(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
 
 
 def _parse(method: str, target: str, headers: dict[str, str], body: bytes) -> FakeRequest:

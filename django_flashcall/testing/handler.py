@@ -12,12 +12,9 @@ from __future__ import annotations
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from . import protocol
-
-if TYPE_CHECKING:
-    pass
 
 
 class CountsConnections(Protocol):
@@ -61,14 +58,17 @@ class Server(ThreadingHTTPServer):
         pass  # a client that hung up (timeout tests) is normal here; stay silent
 
 
-class Handler(BaseHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
+    """What every fake's handler does alike: HTTP/1.1 keep-alive, no log,
+    one ``_serve()`` for every method, the body read by its length, the
+    dropped and paused requests, and answers with an exact Content-Length."""
+
     protocol_version = "HTTP/1.1"
-    server_version = "FakeTelefonIP/1.0"
     disable_nagle_algorithm = True  # headers and body go out in two writes
     server: Server
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # http.server would print each request line, token included
+        pass  # http.server would print each request line, secrets included
 
     def do_GET(self) -> None:
         self._serve()
@@ -76,26 +76,27 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _serve(self) -> None:
-        fake = self.server.fake
+        raise NotImplementedError
+
+    def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        request, arg = protocol.parse(self.command, self.path, body)
-        fault, generation, wake, slow = fake._record(request)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _play(self, recorded: tuple[Any, int, threading.Event, float], pause: str) -> Any:
+        """The fault ``fake._record()`` gave, after dropping the connection
+        (``drop``, or a reset or stop during the ``pause`` fault): None then,
+        as for no fault; a pause that ran out goes on as no fault."""
+        fault, generation, wake, slow = recorded
+        fake = self.server.fake
+        if fault == pause:
+            wake.wait(slow)
+            if fake._generation == generation and fake._server is not None:
+                return None
+            fault = "drop"  # reset or stopped meanwhile
         if fault == "drop":
             self.close_connection = True
-            return
-        if fault == "slow":
-            wake.wait(slow)
-            if fake._generation != generation or fake._server is None:
-                self.close_connection = True  # reset or stopped meanwhile: drop it
-                return
-            fault = None
-        if fault is not None:
-            status, payload, headers = protocol.fault_response(fault, self.path)
-            self._send(status, payload, headers)
-            return
-        status, answer = protocol.answer(fake, request, arg)
-        self._send(status, protocol.dumps(answer), {"Content-Type": "application/json"})
+            raise _Dropped
+        return fault
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -104,3 +105,25 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+class _Dropped(Exception):
+    """The request gets no answer (see :meth:`QuietHandler._play`)."""
+
+
+class Handler(QuietHandler):
+    server_version = "FakeTelefonIP/1.0"
+
+    def _serve(self) -> None:
+        fake = self.server.fake
+        request, arg = protocol.parse(self.command, self.path, self._body())
+        try:
+            fault = self._play(fake._record(request), pause="slow")
+        except _Dropped:
+            return
+        if fault is not None:
+            status, payload, headers = protocol.fault_response(fault, self.path)
+            self._send(status, payload, headers)
+            return
+        status, answer = protocol.answer(fake, request, arg)
+        self._send(status, protocol.dumps(answer), {"Content-Type": "application/json"})
