@@ -16,6 +16,8 @@ from typing import Any
 
 from django.db import connection
 
+from django_flashcall.internal.server_prepared import original
+
 
 @contextmanager
 def interleave(
@@ -28,7 +30,8 @@ def interleave(
     state = {"done": False}
 
     def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if state["done"] or not when(sql):
+        # On PostgreSQL the app's statements run by name: match what they do.
+        if state["done"] or not when(original(sql)):
             seen.append(sql)
             return execute(sql, params, many, context)
         state["done"] = True

@@ -143,6 +143,11 @@ def test_happy_flow_writes_no_count():
     CallAttempt.objects.filter(pk=attempt.pk).update(checks_used=1)  # a wrong code first
     assert counts_grouped() == rows_grouped()
     assert OffenderCount.objects.count() == 4  # phone and IP, hour and day
+    # A row made quiet again (only its old version is noisy) is taken off.
+    CallAttempt.objects.filter(pk=attempt.pk).update(checks_used=0)
+    assert not OffenderCount.objects.exists()
+    CallAttempt.objects.filter(pk=attempt.pk).update(checks_used=2)
+    assert counts_grouped() == rows_grouped()
     attempt.delete()
     assert not OffenderCount.objects.exists()
 

@@ -13,6 +13,11 @@ Only SQL text and where the values go are kept, never a value or a row:
 every call runs its statement. The statements go through Django's cursor,
 so query counting, ``execute_wrapper`` and DEBUG's query log see them.
 
+On PostgreSQL each statement is also prepared on the server, once per
+connection (:mod:`.server_prepared`): PostgreSQL then parses and plans it
+once instead of on every call, which was most of its work for these
+statements.
+
 How the values are found in the compiled query: the builder is called with
 sentinels (one unlikely value per parameter, of the field's type), and each
 sentinel is looked for, as the field adapts it, among the compiled
@@ -31,6 +36,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, models, router
 from django.db.models.sql.subqueries import UpdateQuery
+
+from . import server_prepared
 
 _EPOCH = datetime(2001, 2, 3, 4, 5, 6)
 
@@ -55,10 +62,12 @@ def _sentinel(field: models.Field, index: int) -> Any:
 class _Plan:
     """One query compiled for one connection."""
 
-    __slots__ = ("columns", "converters", "params", "slots", "sql", "usable")
+    __slots__ = ("columns", "converters", "params", "server", "slots", "sql", "usable")
 
     def __init__(self, sql: str, params: list[Any], slots: list[tuple[int, str, Any]]) -> None:
         self.sql = sql
+        # Its server-side prepared form (PostgreSQL), set on first use.
+        self.server: server_prepared.Statement | None = None
         self.params = params
         # (position in params, parameter name, the field that adapts it)
         self.slots = slots
@@ -71,6 +80,15 @@ class _Plan:
         for position, name, field in self.slots:
             params[position] = field.get_db_prep_value(values[name], connection, prepared=False)
         return params
+
+    def execute(self, cursor: Any, connection: Any, params: Sequence[Any]) -> None:
+        """Run the statement on ``cursor`` with ``params`` (see :meth:`bind`)."""
+        if connection.vendor != "postgresql":
+            cursor.execute(self.sql, params)
+            return
+        if self.server is None:
+            self.server = server_prepared.Statement(self.sql, len(params))
+        self.server.execute(cursor, connection, params)
 
     def convert(self, rows: Sequence[Sequence[Any]], connection: Any) -> list[tuple[Any, ...]]:
         if not self.converters:
@@ -168,7 +186,7 @@ class PreparedSelect(_Prepared):
         connection = connections[alias]
         plan = self._plan(connection)
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, plan.bind(connection, values))
+            plan.execute(cursor, connection, plan.bind(connection, values))
             rows = cursor.fetchall()
         return plan.convert(rows, connection)
 
@@ -202,7 +220,7 @@ class PreparedUpdate(_Prepared):
         connection = connections[router.db_for_write(self.model)]
         plan = self._plan(connection)
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, plan.bind(connection, values))
+            plan.execute(cursor, connection, plan.bind(connection, values))
             return cursor.rowcount
 
 

@@ -75,7 +75,7 @@ class _PreparedInsert(_Prepared):
         ]
         meta = self.model._meta
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            plan.execute(cursor, connection, params)
             if connection.features.can_return_columns_from_insert:
                 # Defined by the backends that can (not in the stubs' base class).
                 ops: Any = connection.ops

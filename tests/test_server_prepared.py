@@ -1,0 +1,228 @@
+"""Prepared queries are prepared on the PostgreSQL server once per connection
+(internal/server_prepared.py), and run as plain SQL where that cannot hold."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.db import DatabaseError, connection, connections, transaction
+from django.db.models import Value
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from django_flashcall.internal import server_prepared
+from django_flashcall.internal.prepared import PreparedSelect, PreparedUpdate
+from django_flashcall.models import CallAttempt, Status
+
+PHONE = "79244501003"
+
+
+def _by_phone(phone):
+    return CallAttempt.objects.filter(phone=phone).order_by("pk").values_list("pk", "status")
+
+
+def select() -> PreparedSelect:
+    return PreparedSelect(_by_phone, CallAttempt, phone="phone")
+
+
+def attempt(**fields) -> CallAttempt:
+    values = {"phone": PHONE, "status": Status.PENDING, "created_at": timezone.now(), **fields}
+    return CallAttempt.objects.create(**values)
+
+
+def statement_of(query):
+    """The server-side form of ``query`` on the default connection."""
+    return query._plan(connections["default"]).server
+
+
+def prepared_here() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+@pytest.fixture
+def restarted():
+    """Forget, after the test, that a database stopped preparing."""
+    yield
+    server_prepared._STOPPED.clear()
+
+
+def test_placeholders_are_numbered_and_percent_signs_kept():
+    sql = "SELECT a FROM t WHERE b = %s AND c LIKE 'x%%' AND d IN (%s, %s)"
+    assert server_prepared.numbered(sql) == (
+        "SELECT a FROM t WHERE b = $1 AND c LIKE 'x%' AND d IN ($2, $3)"
+    )
+
+
+def test_no_parameters_no_parentheses():
+    statement = server_prepared.Statement("SELECT 1", 0)
+    assert statement.execute_sql == f"EXECUTE {statement.name}"
+    assert statement.name == server_prepared.Statement("SELECT 1", 0).name
+    assert statement.name != server_prepared.Statement("SELECT 2", 0).name
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_the_plain_sql():
+    if connection.vendor == "postgresql":
+        pytest.skip("the SQLite side of it")
+    query = select()
+    row = attempt()
+    with CaptureQueriesContext(connection) as captured:
+        assert query.rows(phone=PHONE) == [(row.pk, Status.PENDING)]
+    assert captured.captured_queries[0]["sql"].startswith("SELECT")
+    assert statement_of(query) is None
+
+
+pg = pytest.mark.postgres
+
+
+@pg
+@pytest.mark.django_db
+def test_prepared_once_then_executed_by_name():
+    query = select()
+    first, second = attempt(), attempt(status=Status.VERIFIED)
+    with CaptureQueriesContext(connection) as captured:
+        assert query.rows(phone=PHONE) == [(first.pk, "pending"), (second.pk, "verified")]
+        assert query.rows(phone="79244501009") == []
+        assert query.rows(phone=PHONE) == [(first.pk, "pending"), (second.pk, "verified")]
+    statement = statement_of(query)
+    # One query per call, each by name; the one-time PREPARE is not a query of the call.
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert len(sql) == 3
+    assert all(s.startswith(f"EXECUTE {statement.name}(") for s in sql), sql
+    assert statement.name in server_prepared.prepared_on(connection)
+    text = prepared_here()[statement.name]
+    assert "$1" in text and "%s" not in text and "django_flashcall_callattempt" in text
+
+
+@pg
+@pytest.mark.django_db
+def test_updates_report_their_row_count_when_executed_by_name():
+    row = attempt()
+    count = PreparedUpdate(
+        lambda pk: (CallAttempt.objects.filter(pk=pk, status=Status.PENDING), {"checks_used": 2}),
+        CallAttempt,
+        pk="pk",
+    )
+    assert count.run(pk=row.pk) == 1
+    assert count.run(pk=row.pk + 1000) == 0
+    row.refresh_from_db()
+    assert row.checks_used == 2
+    assert statement_of(count).name in prepared_here()
+
+
+@pg
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "setting",
+    [("DISABLE_SERVER_SIDE_CURSORS", True), ("OPTIONS", {"server_side_binding": True})],
+    ids=["transaction pooling", "psycopg's own binding"],
+)
+def test_not_prepared_where_the_site_says_so(monkeypatch, setting):
+    key, value = setting
+    monkeypatch.setitem(connection.settings_dict, key, value)
+    # A statement of its own: no other test has prepared it on this connection.
+    query = PreparedSelect(
+        lambda phone: CallAttempt.objects.filter(phone=phone).values_list("pk", "status", "ip"),
+        CallAttempt,
+        phone="phone",
+    )
+    row = attempt()
+    with CaptureQueriesContext(connection) as captured:
+        assert query.rows(phone=PHONE) == [(row.pk, "pending", None)]
+    assert captured.captured_queries[0]["sql"].startswith("SELECT")
+    assert statement_of(query).name not in server_prepared.prepared_on(connection)
+
+
+@pg
+@pytest.mark.django_db
+def test_a_statement_postgres_will_not_prepare_runs_as_sql_and_keeps_the_transaction():
+    # Two parameters added: PostgreSQL cannot tell which "+" is meant.
+    query = PreparedSelect(
+        lambda phone: (
+            CallAttempt.objects.filter(phone=phone)
+            .annotate(tag=Value(1) + Value(2))
+            .values_list("pk", "tag")
+        ),
+        CallAttempt,
+        phone="phone",
+    )
+    row = attempt()
+    assert query.rows(phone=PHONE) == [(row.pk, 3)]
+    statement = statement_of(query)
+    assert statement.usable is False
+    with CaptureQueriesContext(connection) as captured:
+        assert query.rows(phone=PHONE) == [(row.pk, 3)]
+    assert captured.captured_queries[0]["sql"].startswith("SELECT")
+    assert statement.name not in prepared_here()
+    # The test's transaction is whole: it still writes and reads.
+    assert CallAttempt.objects.filter(phone=PHONE).count() == 1
+
+
+@pg
+@pytest.mark.django_db
+def test_a_name_already_prepared_is_the_statement_wanted():
+    one, other = select(), select()  # the same SQL: the same name
+    row = attempt()
+    assert one.rows(phone=PHONE) == [(row.pk, "pending")]
+    # PREPARE of the second gets "already exists", inside the test's transaction.
+    assert other.rows(phone=PHONE) == [(row.pk, "pending")]
+    assert statement_of(other).name in server_prepared.prepared_on(connection)
+    assert statement_of(other).name == statement_of(one).name
+    assert CallAttempt.objects.filter(phone=PHONE).count() == 1
+
+
+@pg
+@pytest.mark.django_db
+def test_a_vanished_statement_fails_its_transaction_then_plain_sql(restarted, caplog):
+    query = select()
+    row = attempt()
+    assert query.rows(phone=PHONE) == [(row.pk, "pending")]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with caplog.at_level(logging.WARNING, "django_flashcall"):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            query.rows(phone=PHONE)
+    assert "DISABLE_SERVER_SIDE_CURSORS" in caplog.text
+    with CaptureQueriesContext(connection) as captured:
+        assert query.rows(phone=PHONE) == [(row.pk, "pending")]
+    assert captured.captured_queries[0]["sql"].startswith("SELECT")
+
+
+@pg
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_vanished_statement_is_rerun_as_sql(restarted, caplog):
+    query = select()
+    row = attempt()
+    assert query.rows(phone=PHONE) == [(row.pk, "pending")]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with caplog.at_level(logging.WARNING, "django_flashcall"):
+        assert query.rows(phone=PHONE) == [(row.pk, "pending")]
+    assert "vanished" in caplog.text
+    assert not server_prepared.enabled(connection)
+
+
+@pg
+@pytest.mark.django_db(transaction=True)
+def test_prepared_again_on_a_new_connection():
+    query = select()
+    row = attempt()
+    assert query.rows(phone=PHONE) == [(row.pk, "pending")]
+    old = connection.connection
+    connection.close()
+    assert query.rows(phone=PHONE) == [(row.pk, "pending")]
+    assert connection.connection is not old
+    assert statement_of(query).name in server_prepared.prepared_on(connection)
+    assert statement_of(query).name in prepared_here()
+
+
+def test_the_sql_behind_a_name():
+    statement = server_prepared.Statement("SELECT x FROM t WHERE y = %s", 1)
+    assert server_prepared.original(statement.execute_sql) == "SELECT x FROM t WHERE y = %s"
+    assert server_prepared.original("SELECT 1") == "SELECT 1"
+    assert server_prepared.original("EXECUTE flashcall_unknown(%s)") == (
+        "EXECUTE flashcall_unknown(%s)"
+    )
