@@ -127,7 +127,7 @@ def request_costs(sizes: list[int], requests: int) -> list[dict[str, Any]]:
 
     from django_flashcall.internal import budget
     from django_flashcall.internal.clock import now
-    from django_flashcall.models import CALLED, NOT_PLACED, CallAttempt, called_q
+    from django_flashcall.models import CallAttempt, called_q
     from django_flashcall.services import request_code
 
     results = []
@@ -143,8 +143,8 @@ def request_costs(sizes: list[int], requests: int) -> list[dict[str, Any]]:
             # nothing else: a budget of 0 refuses before the insert.
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT django_flashcall_reserve(%s, 0, %s, %s, '{}')",
-                    [now(), list(CALLED), list(NOT_PLACED)],
+                    "SELECT django_flashcall_reserve(%s, %s, %s, %s, %s, '{}')",
+                    budget._predicate(now(), 0),  # the app's own arguments
                 )
 
         phones = iter(f"79{index}{i:08d}" for i in range(10**8))
