@@ -43,9 +43,15 @@ def prepared_here() -> dict[str, str]:
 
 
 @pytest.fixture
-def restarted():
-    """Forget, after the test, that a database stopped preparing."""
-    yield
+def vanished():
+    """A query prepared and run once, whose statement then vanishes from the
+    server (``DEALLOCATE ALL``). Afterwards the test database prepares again."""
+    query = select()
+    row = attempt()
+    assert query.rows(phone=PHONE) == [(row.pk, "pending")]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    yield query, row
     server_prepared._STOPPED.clear()
 
 
@@ -176,12 +182,8 @@ def test_a_name_already_prepared_is_the_statement_wanted():
 
 @pg
 @pytest.mark.django_db
-def test_a_vanished_statement_fails_its_transaction_then_plain_sql(restarted, caplog):
-    query = select()
-    row = attempt()
-    assert query.rows(phone=PHONE) == [(row.pk, "pending")]
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
+def test_a_vanished_statement_fails_its_transaction_then_plain_sql(vanished, caplog):
+    query, row = vanished
     with caplog.at_level(logging.WARNING, "django_flashcall"):
         with pytest.raises(DatabaseError), transaction.atomic():
             query.rows(phone=PHONE)
@@ -193,12 +195,8 @@ def test_a_vanished_statement_fails_its_transaction_then_plain_sql(restarted, ca
 
 @pg
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_a_vanished_statement_is_rerun_as_sql(restarted, caplog):
-    query = select()
-    row = attempt()
-    assert query.rows(phone=PHONE) == [(row.pk, "pending")]
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
+def test_outside_a_transaction_a_vanished_statement_is_rerun_as_sql(vanished, caplog):
+    query, row = vanished
     with caplog.at_level(logging.WARNING, "django_flashcall"):
         assert query.rows(phone=PHONE) == [(row.pk, "pending")]
     assert "vanished" in caplog.text
