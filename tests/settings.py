@@ -20,6 +20,9 @@ if os.environ.get("FLASHCALL_TEST_DB") == "postgres":
             "PORT": os.environ.get("PGPORT", "5432"),
             "PASSWORD": os.environ.get("PGPASSWORD", ""),
             "TEST": {"NAME": os.environ.get("PGTESTDATABASE", "test_flashcall")},
+            # As deployed (docs/howto/deploying.rst); the app prepares its
+            # statements on the server only on connections that last.
+            "CONN_MAX_AGE": 60,
         }
     }
 else:

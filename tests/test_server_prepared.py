@@ -7,13 +7,13 @@ import logging
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
-from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_flashcall.internal import server_prepared
 from django_flashcall.internal.prepared import PreparedSelect, PreparedUpdate
 from django_flashcall.models import CallAttempt, Status
+from django_flashcall.services import confirm_code, request_code
 
 PHONE = "79244501003"
 
@@ -123,8 +123,12 @@ def test_updates_report_their_row_count_when_executed_by_name():
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "setting",
-    [("DISABLE_SERVER_SIDE_CURSORS", True), ("OPTIONS", {"server_side_binding": True})],
-    ids=["transaction pooling", "psycopg's own binding"],
+    [
+        ("DISABLE_SERVER_SIDE_CURSORS", True),
+        ("OPTIONS", {"server_side_binding": True}),
+        ("CONN_MAX_AGE", 0),
+    ],
+    ids=["transaction pooling", "psycopg's own binding", "a connection per request"],
 )
 def test_not_prepared_where_the_site_says_so(monkeypatch, setting):
     key, value = setting
@@ -145,26 +149,20 @@ def test_not_prepared_where_the_site_says_so(monkeypatch, setting):
 @pg
 @pytest.mark.django_db
 def test_a_statement_postgres_will_not_prepare_runs_as_sql_and_keeps_the_transaction():
-    # Two parameters added: PostgreSQL cannot tell which "+" is meant.
-    query = PreparedSelect(
-        lambda phone: (
-            CallAttempt.objects.filter(phone=phone)
-            .annotate(tag=Value(1) + Value(2))
-            .values_list("pk", "tag")
-        ),
-        CallAttempt,
-        phone="phone",
-    )
+    # "$1 IS NULL": PostgreSQL cannot tell the type of a NULL there; plain SQL is fine.
+    statement = server_prepared.Statement("SELECT %s IS NULL", 1)
     row = attempt()
-    assert query.rows(phone=PHONE) == [(row.pk, 3)]
-    statement = statement_of(query)
+    with connection.cursor() as cursor:
+        statement.execute(cursor, connection, [None])
+        assert cursor.fetchone() == (True,)
     assert statement.usable is False
-    with CaptureQueriesContext(connection) as captured:
-        assert query.rows(phone=PHONE) == [(row.pk, 3)]
-    assert captured.captured_queries[0]["sql"].startswith("SELECT")
+    with CaptureQueriesContext(connection) as captured, connection.cursor() as cursor:
+        statement.execute(cursor, connection, [None])
+        assert cursor.fetchone() == (True,)
+    assert captured.captured_queries[0]["sql"] == "SELECT NULL IS NULL"  # plain, no EXECUTE
     assert statement.name not in prepared_here()
-    # The test's transaction is whole: it still writes and reads.
-    assert CallAttempt.objects.filter(phone=PHONE).count() == 1
+    # The test's transaction is whole: it still reads.
+    assert CallAttempt.objects.get(phone=PHONE).pk == row.pk
 
 
 @pg
@@ -224,3 +222,86 @@ def test_the_sql_behind_a_name():
     assert server_prepared.original("EXECUTE flashcall_unknown(%s)") == (
         "EXECUTE flashcall_unknown(%s)"
     )
+
+
+@pg
+@pytest.mark.django_db
+def test_parameters_are_typed_by_their_values_not_by_the_column():
+    # checks_used is a smallint: inferred from the column, $2 could not hold 40000.
+    row = attempt(checks_used=3)
+    under = PreparedUpdate(
+        lambda pk, most: (
+            CallAttempt.objects.filter(pk=pk, checks_used__lt=most),
+            {"checks_used": 4},
+        ),
+        CallAttempt,
+        pk="pk",
+        most="checks_used",
+    )
+    assert under.run(pk=row.pk, most=40_000) == 1
+    assert under.run(pk=row.pk, most=2) == 0
+    assert statement_of(under).name in server_prepared.prepared_on(connection)
+
+
+@pytest.fixture
+def widened():
+    """A query of its own, whose prepared statement the test makes stale;
+    deallocated afterwards (PREPARE and DEALLOCATE outlive the transaction)."""
+    query = PreparedSelect(
+        lambda phone: CallAttempt.objects.filter(phone=phone).values_list("pk", "phone", "ip"),
+        CallAttempt,
+        phone="phone",
+    )
+    yield query
+    name = statement_of(query).name
+    if name in server_prepared._PREPARED.get(connection.connection, {}):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DEALLOCATE {name}")
+        server_prepared._PREPARED[connection.connection].pop(name)
+
+
+@pg
+@pytest.mark.django_db
+def test_a_column_that_changed_type_makes_the_statement_prepared_again(widened):
+    row = attempt()
+    assert widened.rows(phone=PHONE) == [(row.pk, PHONE, None)]
+    # What a migration run by another process does while this connection lives.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending events: ALTER may run
+        cursor.execute("ALTER TABLE django_flashcall_callattempt ALTER COLUMN phone TYPE text")
+    with pytest.raises(DatabaseError) as raised, transaction.atomic():
+        widened.rows(phone=PHONE)
+    assert server_prepared.lost(raised.value)
+    assert statement_of(widened).name not in server_prepared.prepared_on(connection)
+    # Deallocated and prepared again: the same rows, by name.
+    with CaptureQueriesContext(connection) as captured:
+        assert widened.rows(phone=PHONE) == [(row.pk, PHONE, None)]
+    assert captured.captured_queries[0]["sql"].startswith("EXECUTE flashcall_")
+    assert statement_of(widened).name in server_prepared.prepared_on(connection)
+
+
+@pg
+@pytest.mark.django_db
+def test_a_confirm_whose_statement_vanished_is_run_again(flashcall_outbox, caplog):
+    other, phone = "79244501004", "79244501005"
+    request_code(other)
+    confirm_code(other, flashcall_outbox[-1].code)  # the confirm's statements are prepared
+    request_code(phone)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    try:
+        with caplog.at_level(logging.WARNING, "django_flashcall"):
+            attempt = confirm_code(phone, flashcall_outbox[-1].code)
+    finally:
+        server_prepared._STOPPED.clear()
+    assert attempt.status == Status.VERIFIED
+    assert "vanished" in caplog.text
+    # Nothing counted twice: the run that failed was rolled back.
+    assert CallAttempt.objects.get(pk=attempt.pk).checks_used == 0
+
+
+def test_only_errors_marked_lost_are_lost():
+    assert not server_prepared.lost(DatabaseError("anything"))
+    error = DatabaseError("x")
+    error.flashcall_lost = True
+    assert server_prepared.lost(error)

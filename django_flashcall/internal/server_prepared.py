@@ -34,8 +34,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import uuid
 import weakref
 from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError
@@ -43,12 +46,14 @@ from django.db import DatabaseError
 logger = logging.getLogger("django_flashcall")
 
 _PLACEHOLDER = re.compile(r"%[s%]")
-# SQLSTATE: a prepared statement of that name does not exist / already does.
-_MISSING, _EXISTS = "26000", "42P05"
+# SQLSTATE: a prepared statement of that name does not exist / already does /
+# its plan no longer returns what it was prepared for (a column changed type).
+_MISSING, _EXISTS, _STALE = "26000", "42P05", "0A000"
 # Database aliases where a prepared statement vanished: plain SQL there from now on.
 _STOPPED: set[str] = set()
-# The names prepared on each DB-API connection (a new connection has none).
-_PREPARED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+# The names prepared on each DB-API connection (a new connection has none);
+# False: there, but stale (a schema change), to be prepared again.
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, bool]] = weakref.WeakKeyDictionary()
 # Name → SQL of every statement made in this process (a few dozen at most).
 _TEXTS: dict[str, str] = {}
 
@@ -68,14 +73,28 @@ def numbered(sql: str) -> str:
 
 
 def enabled(connection: Any) -> bool:
-    """Whether statements are prepared on the server for ``connection``."""
+    """Whether statements are prepared on the server for ``connection``:
+    PostgreSQL, connections that outlive a request (``CONN_MAX_AGE``, or
+    Django's pool: a new connection per request would prepare every
+    statement anew and save nothing), and none of the settings above."""
     settings = connection.settings_dict
+    options = settings.get("OPTIONS", {})
     return (
         connection.vendor == "postgresql"
+        and (settings.get("CONN_MAX_AGE", 0) != 0 or bool(options.get("pool")))
         and not settings.get("DISABLE_SERVER_SIDE_CURSORS")
-        and settings.get("OPTIONS", {}).get("server_side_binding") is not True
+        and options.get("server_side_binding") is not True
         and connection.alias not in _STOPPED
     )
+
+
+def lost(error: BaseException) -> bool:
+    """Whether ``error`` is a prepared statement lost inside a transaction
+    (the server dropped it, or a schema change made its plan stale). The
+    transaction is gone with it, but the next run prepares again or sends
+    plain SQL: a caller whose transaction did nothing else yet may run it
+    again."""
+    return bool(getattr(error, "flashcall_lost", False))
 
 
 def _sqlstate(error: BaseException) -> str | None:
@@ -84,51 +103,85 @@ def _sqlstate(error: BaseException) -> str | None:
     return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
 
 
+def _type(value: Any) -> str:
+    """The parameter type PREPARE declares for ``value``. Declared, not
+    inferred from the column: ``checks_used < $1`` would make $1 a smallint,
+    and a value plain SQL compares fine would not fit. ``unknown``: inferred
+    from where the parameter is used (strings, NULL, addresses)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, float):
+        return "double precision"
+    if isinstance(value, Decimal):
+        return "numeric"
+    if isinstance(value, datetime):
+        return "timestamptz" if value.tzinfo is not None else "timestamp"
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, uuid.UUID):
+        return "uuid"
+    return "unknown"
+
+
 class Statement:
     """One statement's prepared form, for one Django connection."""
 
-    __slots__ = ("execute_sql", "name", "prepare_sql", "sql", "usable")
+    __slots__ = ("execute_sql", "name", "sql", "usable")
 
     def __init__(self, sql: str, parameters: int) -> None:
         self.sql = sql
         self.name = "flashcall_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
-        self.prepare_sql = f"PREPARE {self.name} AS {numbered(sql)}"
         values = f"({', '.join(['%s'] * parameters)})" if parameters else ""
         self.execute_sql = f"EXECUTE {self.name}{values}"
         self.usable = True  # False: PostgreSQL refused to prepare it
         _TEXTS[self.name] = sql
 
     def execute(self, cursor: Any, connection: Any, params: Sequence[Any]) -> None:
-        if not (self.usable and enabled(connection)) or not self._prepared(connection):
+        if not (self.usable and enabled(connection)) or not self._prepared(connection, params):
             cursor.execute(self.sql, params)
             return
         try:
             cursor.execute(self.execute_sql, params)
         except DatabaseError as error:
-            if _sqlstate(error) != _MISSING:
+            state = _sqlstate(error)
+            if state == _MISSING:
+                _STOPPED.add(connection.alias)
+                _PREPARED.pop(connection.connection, None)  # whatever else it held went too
+                logger.warning(
+                    "django_flashcall: a prepared statement vanished from database %r "
+                    "(DEALLOCATE, or a transaction-pooling proxy such as PgBouncer: set "
+                    "DISABLE_SERVER_SIDE_CURSORS for it); plain SQL from now on",
+                    connection.alias,
+                )
+            elif state == _STALE:
+                # A column it returns changed type (a migration while this
+                # connection lived): deallocated and prepared again next time.
+                prepared = _PREPARED.get(connection.connection)
+                if prepared is not None:
+                    prepared[self.name] = False
+            else:
                 raise
-            _STOPPED.add(connection.alias)
-            _PREPARED.pop(connection.connection, None)  # whatever else it held went too
-            logger.warning(
-                "django_flashcall: a prepared statement vanished from database %r "
-                "(DEALLOCATE, or a transaction-pooling proxy such as PgBouncer: set "
-                "DISABLE_SERVER_SIDE_CURSORS for it); plain SQL from now on",
-                connection.alias,
-            )
             if not connection.get_autocommit():
+                error.flashcall_lost = True  # type: ignore[attr-defined]
                 raise  # the transaction is lost with it
             cursor.execute(self.sql, params)
 
-    def _prepared(self, connection: Any) -> bool:
+    def _prepared(self, connection: Any, params: Sequence[Any]) -> bool:
         """Prepare on the connection's current DB-API connection, once.
         False if PostgreSQL will not prepare it (then it never is)."""
         raw = connection.connection
         try:
-            names = _PREPARED.setdefault(raw, set())
+            names = _PREPARED.setdefault(raw, {})
         except TypeError:  # a driver whose connections take no weak reference
             return False
-        if self.name in names:
+        if names.get(self.name):
             return True
+        types = f"({', '.join(_type(value) for value in params)})" if params else ""
+        statements = [f"PREPARE {self.name}{types} AS {numbered(self.sql)}"]
+        if self.name in names:  # stale: the old one is still there
+            statements.insert(0, f"DEALLOCATE {self.name}")
         # Inside a transaction a failed PREPARE would abort it: a savepoint
         # keeps it whole. PREPARE is not transactional; what it made stays.
         in_transaction = not connection.get_autocommit()
@@ -136,18 +189,29 @@ class Statement:
             if in_transaction:
                 cursor.execute("SAVEPOINT flashcall_prepare")
             try:
-                cursor.execute(self.prepare_sql)
+                for sql in statements:
+                    cursor.execute(sql)
             except connection.Database.Error as error:
+                state = _sqlstate(error) or ""
                 if in_transaction:
                     cursor.execute("ROLLBACK TO SAVEPOINT flashcall_prepare")
-                if _sqlstate(error) != _EXISTS:  # there already: the same text
-                    self.usable = False
-                    logger.debug("django_flashcall: not prepared (%s): %s", error, self.sql)
+                    cursor.execute("RELEASE SAVEPOINT flashcall_prepare")
+                if state == _EXISTS:  # there already, and a name is its text
+                    names[self.name] = True
+                    return True
+                if not state.startswith("42"):
+                    # Not the statement's fault (a timeout, a lost connection):
+                    # raised, and the next use starts over.
+                    names.pop(self.name, None)
+                    raise
+                # PostgreSQL will not prepare it (a parameter of no inferable type).
+                self.usable = False
+                logger.debug("django_flashcall: not prepared (%s): %s", error, self.sql)
+                return False
             if in_transaction:
                 cursor.execute("RELEASE SAVEPOINT flashcall_prepare")
-        if self.usable:
-            names.add(self.name)
-        return self.usable
+        names[self.name] = True
+        return True
 
 
 def original(sql: str) -> str:
@@ -160,4 +224,4 @@ def original(sql: str) -> str:
 
 def prepared_on(connection: Any) -> set[str]:
     """The names prepared on ``connection``'s current DB-API connection."""
-    return set(_PREPARED.get(connection.connection, ()))
+    return {name for name, fresh in _PREPARED.get(connection.connection, {}).items() if fresh}

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Case, F, Value, When
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
@@ -21,7 +21,7 @@ from ..exceptions import (
     PhoneTaken,
     TooManyAttempts,
 )
-from ..internal import abuse, limits, users
+from ..internal import abuse, limits, server_prepared, users
 from ..internal.cache import quietly
 from ..internal.clock import now
 from ..internal.codes import hash_code, locate, parse_code
@@ -55,8 +55,19 @@ def confirm_code(
     current = client_fields(request).get("user")
     if create_user is None:
         create_user = bool(flashcall_settings.CREATE_USERS) and flashcall_settings.LOGIN != "none"
-    with transaction.atomic():
-        attempt, error = _confirm_locked(where, code, current, create_user, attempt_id is None)
+    for again in (True, False):
+        try:
+            with transaction.atomic():
+                attempt, error = _confirm_locked(
+                    where, code, current, create_user, attempt_id is None
+                )
+            break
+        except DatabaseError as failure:
+            # A server-side prepared statement lost in the transaction (a
+            # pooler, a schema change) rolled it all back before anything
+            # was counted; the second run prepares again or sends plain SQL.
+            if not (again and server_prepared.lost(failure)):
+                raise
     if error is not None:
         # Raised after the transaction commits: a counted wrong code must stick.
         send_signal(signals.code_failed, CallAttempt, attempt=attempt, request=request, error=error)
