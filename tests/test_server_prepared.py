@@ -305,3 +305,46 @@ def test_only_errors_marked_lost_are_lost():
     error = DatabaseError("x")
     error.flashcall_lost = True
     assert server_prepared.lost(error)
+
+
+@pytest.fixture
+def lost_twice(monkeypatch):
+    """confirm's locked step fails with statements lost by the server, as
+    many times as the test says, then runs for real."""
+    from django_flashcall.services import confirm
+
+    real = confirm._confirm_locked
+    state = {"calls": 0, "fail": 1, "lost": True}
+
+    def flaky(*args):
+        state["calls"] += 1
+        if state["calls"] <= state["fail"]:
+            error = DatabaseError("prepared statement lost")
+            if state["lost"]:
+                error.flashcall_lost = True
+            raise error
+        return real(*args)
+
+    monkeypatch.setattr(confirm, "_confirm_locked", flaky)
+    return state
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fail", "lost", "calls", "verified"),
+    [(1, True, 2, True), (2, True, 2, False), (1, False, 1, False)],
+    ids=["lost once: run again", "lost twice: raised", "another error: raised at once"],
+)
+def test_confirm_runs_again_once_after_a_lost_statement(
+    lost_twice, flashcall_outbox, fail, lost, calls, verified
+):
+    lost_twice.update(fail=fail, lost=lost)
+    request_code(PHONE)
+    code = flashcall_outbox[-1].code
+    if verified:
+        assert confirm_code(PHONE, code).status == Status.VERIFIED
+    else:
+        with pytest.raises(DatabaseError):
+            confirm_code(PHONE, code)
+        assert CallAttempt.objects.get(phone=PHONE).status == Status.PENDING
+    assert lost_twice["calls"] == calls

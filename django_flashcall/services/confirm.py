@@ -175,7 +175,7 @@ def _lock_newest(**where: Any) -> Any:
     return (
         CallAttempt.objects.select_for_update()
         .filter(status__in=CONFIRMABLE, **where)
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")  # two in one instant: the later row
         .values_list(*every_column(CallAttempt))[:1]
     )
 
