@@ -1,5 +1,5 @@
-"""Confirm by phone locks the phone's newest confirmable attempt; two made in
-the same instant are told apart by their id (the later row is the newer)."""
+"""Confirm by phone locks the phone's newest confirmable attempt: the latest
+``created_at``, and of two made in the same instant the later row."""
 
 from __future__ import annotations
 
@@ -46,3 +46,11 @@ def test_the_earlier_rows_code_is_wrong_for_the_later_row():
         confirm_code(PHONE, "1111")
     assert CallAttempt.objects.get(pk=newer.pk).phone_only_checks == 1
     assert CallAttempt.objects.get(pk=older.pk).phone_only_checks == 0
+
+
+def test_newest_is_by_time_before_by_row():
+    now = timezone.now()
+    later = pending(now, "2222")
+    earlier = pending(now - timedelta(seconds=1), "1111")  # written after, made before
+    assert earlier.pk > later.pk
+    assert confirm_code(PHONE, "2222").pk == later.pk
