@@ -262,7 +262,8 @@ def widened():
 
 @pg
 @pytest.mark.django_db
-def test_a_column_that_changed_type_makes_the_statement_prepared_again(widened):
+@pytest.mark.parametrize("gone", [False, True], ids=["still there", "gone since"])
+def test_a_column_that_changed_type_makes_the_statement_prepared_again(widened, gone):
     row = attempt()
     assert widened.rows(phone=PHONE) == [(row.pk, PHONE, None)]
     # What a migration run by another process does while this connection lives.
@@ -272,7 +273,11 @@ def test_a_column_that_changed_type_makes_the_statement_prepared_again(widened):
     with pytest.raises(DatabaseError) as raised, transaction.atomic():
         widened.rows(phone=PHONE)
     assert server_prepared.lost(raised.value)
-    assert statement_of(widened).name not in server_prepared.prepared_on(connection)
+    name = statement_of(widened).name
+    assert name not in server_prepared.prepared_on(connection)
+    if gone:  # and then it vanished: DEALLOCATE finds nothing, PREPARE goes on
+        with connection.cursor() as cursor:
+            cursor.execute(f"DEALLOCATE {name}")
     # Deallocated and prepared again: the same rows, by name.
     with CaptureQueriesContext(connection) as captured:
         assert widened.rows(phone=PHONE) == [(row.pk, PHONE, None)]
@@ -314,11 +319,13 @@ def lost_twice(monkeypatch):
     from django_flashcall.services import confirm
 
     real = confirm._confirm_locked
-    state = {"calls": 0, "fail": 1, "lost": True}
+    state = {"calls": 0, "fail": 1, "lost": True, "user": False}
 
     def flaky(*args):
         state["calls"] += 1
         if state["calls"] <= state["fail"]:
+            if state["user"]:  # lost once the user was looked up or made
+                args[-1].append("user")
             error = DatabaseError("prepared statement lost")
             if state["lost"]:
                 error.flashcall_lost = True
@@ -331,14 +338,24 @@ def lost_twice(monkeypatch):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("fail", "lost", "calls", "verified"),
-    [(1, True, 2, True), (2, True, 2, False), (1, False, 1, False)],
-    ids=["lost once: run again", "lost twice: raised", "another error: raised at once"],
+    ("fail", "lost", "user", "calls", "verified"),
+    [
+        (1, True, False, 2, True),
+        (2, True, False, 2, False),
+        (1, False, False, 1, False),
+        (1, True, True, 1, False),
+    ],
+    ids=[
+        "lost once: run again",
+        "lost twice: raised",
+        "another error: raised at once",
+        "lost after the user step: raised (its receivers heard it)",
+    ],
 )
 def test_confirm_runs_again_once_after_a_lost_statement(
-    lost_twice, flashcall_outbox, fail, lost, calls, verified
+    lost_twice, flashcall_outbox, fail, lost, user, calls, verified
 ):
-    lost_twice.update(fail=fail, lost=lost)
+    lost_twice.update(fail=fail, lost=lost, user=user)
     request_code(PHONE)
     code = flashcall_outbox[-1].code
     if verified:

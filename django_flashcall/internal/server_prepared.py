@@ -179,39 +179,46 @@ class Statement:
         if names.get(self.name):
             return True
         types = f"({', '.join(_type(value) for value in params)})" if params else ""
-        statements = [f"PREPARE {self.name}{types} AS {numbered(self.sql)}"]
-        if self.name in names:  # stale: the old one is still there
-            statements.insert(0, f"DEALLOCATE {self.name}")
-        # Inside a transaction a failed PREPARE would abort it: a savepoint
-        # keeps it whole. PREPARE is not transactional; what it made stays.
         in_transaction = not connection.get_autocommit()
         with connection.wrap_database_errors, raw.cursor() as cursor:
-            if in_transaction:
-                cursor.execute("SAVEPOINT flashcall_prepare")
-            try:
-                for sql in statements:
-                    cursor.execute(sql)
-            except connection.Database.Error as error:
-                state = _sqlstate(error) or ""
-                if in_transaction:
-                    cursor.execute("ROLLBACK TO SAVEPOINT flashcall_prepare")
-                    cursor.execute("RELEASE SAVEPOINT flashcall_prepare")
-                if state == _EXISTS:  # there already, and a name is its text
-                    names[self.name] = True
-                    return True
-                if not state.startswith("42"):
-                    # Not the statement's fault (a timeout, a lost connection):
-                    # raised, and the next use starts over.
+            if self.name in names:  # stale: the old one goes first, if still there
+                error = _send(cursor, f"DEALLOCATE {self.name}", in_transaction, connection)
+                if error is not None and _sqlstate(error) != _MISSING:
                     names.pop(self.name, None)
-                    raise
-                # PostgreSQL will not prepare it (a parameter of no inferable type).
-                self.usable = False
-                logger.debug("django_flashcall: not prepared (%s): %s", error, self.sql)
-                return False
-            if in_transaction:
-                cursor.execute("RELEASE SAVEPOINT flashcall_prepare")
-        names[self.name] = True
-        return True
+                    raise error
+            prepare = f"PREPARE {self.name}{types} AS {numbered(self.sql)}"
+            error = _send(cursor, prepare, in_transaction, connection)
+        if error is None or _sqlstate(error) == _EXISTS:  # there already: a name is its text
+            names[self.name] = True
+            return True
+        if not (_sqlstate(error) or "").startswith("42"):
+            # Not the statement's fault (a timeout, a lost connection): raised,
+            # and the next use starts over.
+            names.pop(self.name, None)
+            with connection.wrap_database_errors:
+                raise error
+        # PostgreSQL will not prepare it (a parameter of no inferable type).
+        self.usable = False
+        logger.debug("django_flashcall: not prepared (%s): %s", error, self.sql)
+        return False
+
+
+def _send(cursor: Any, sql: str, in_transaction: bool, connection: Any) -> Exception | None:
+    """Run ``sql`` on the raw ``cursor``; the driver's error, if any, is
+    returned. Inside a transaction a savepoint keeps the transaction whole
+    (PREPARE and DEALLOCATE are not transactional: what they did stays)."""
+    if in_transaction:
+        cursor.execute("SAVEPOINT flashcall_prepare")
+    try:
+        cursor.execute(sql)
+    except connection.Database.Error as error:
+        if in_transaction:
+            cursor.execute("ROLLBACK TO SAVEPOINT flashcall_prepare")
+            cursor.execute("RELEASE SAVEPOINT flashcall_prepare")
+        return error
+    if in_transaction:
+        cursor.execute("RELEASE SAVEPOINT flashcall_prepare")
+    return None
 
 
 def original(sql: str) -> str:

@@ -56,17 +56,19 @@ def confirm_code(
     if create_user is None:
         create_user = bool(flashcall_settings.CREATE_USERS) and flashcall_settings.LOGIN != "none"
     for again in (True, False):
+        steps: list[str] = []
         try:
             with transaction.atomic():
                 attempt, error = _confirm_locked(
-                    where, code, current, create_user, attempt_id is None
+                    where, code, current, create_user, attempt_id is None, steps
                 )
             break
         except DatabaseError as failure:
             # A server-side prepared statement lost in the transaction (a
-            # pooler, a schema change) rolled it all back before anything
-            # was counted; the second run prepares again or sends plain SQL.
-            if not (again and server_prepared.lost(failure)):
+            # pooler, a schema change) rolled it all back; the second run
+            # prepares again or sends plain SQL. Not once a user was looked
+            # up or made: save() receivers may have heard of it already.
+            if not (again and server_prepared.lost(failure) and not steps):
                 raise
     if error is not None:
         # Raised after the transaction commits: a counted wrong code must stick.
@@ -83,7 +85,12 @@ def confirm_code(
 
 
 def _confirm_locked(
-    where: dict[str, Any], raw_code: object, current: Any, create_user: bool, by_phone: bool
+    where: dict[str, Any],
+    raw_code: object,
+    current: Any,
+    create_user: bool,
+    by_phone: bool,
+    steps: list[str],
 ) -> tuple[CallAttempt | None, FlashCallError | None]:
     max_checks = flashcall_settings.MAX_CHECKS
     attempt = _NEWEST[tuple(sorted(where))].instance(**where)
@@ -112,6 +119,7 @@ def _confirm_locked(
     if by_phone and not phone_only.may_try(attempt, phone.phone_only_failures):
         return attempt, TooManyAttempts(reason=Reason.PHONE_ONLY)
     if constant_time_compare(hash_code(attempt.public_id, code), attempt.code_hash):
+        steps.append("user")  # what follows may write and signal
         try:
             user = users.resolve(attempt.phone, current, create=create_user)
         except PhoneTaken as error:
@@ -175,7 +183,7 @@ def _lock_newest(**where: Any) -> Any:
     return (
         CallAttempt.objects.select_for_update()
         .filter(status__in=CONFIRMABLE, **where)
-        .order_by("-created_at", "-pk")  # two in one instant: the later row
+        .order_by("-created_at")
         .values_list(*every_column(CallAttempt))[:1]
     )
 

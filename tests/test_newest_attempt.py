@@ -1,5 +1,5 @@
 """Confirm by phone locks the phone's newest confirmable attempt: the latest
-``created_at``, and of two made in the same instant the later row."""
+``created_at``, whatever the order the rows were written in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from django_flashcall.exceptions import InvalidCode
 from django_flashcall.internal.codes import hash_code
 from django_flashcall.models import CallAttempt, Status
 from django_flashcall.services import confirm_code
@@ -29,23 +28,6 @@ def pending(created, code: str) -> CallAttempt:
         created_at=created,
         expires_at=created + timedelta(minutes=5),
     )
-
-
-def test_of_two_attempts_in_one_instant_the_later_row_is_confirmed():
-    now = timezone.now()
-    older, newer = pending(now, "1111"), pending(now, "2222")
-    assert newer.pk > older.pk
-    assert confirm_code(PHONE, "2222").pk == newer.pk
-    assert CallAttempt.objects.get(pk=older.pk).status == Status.PENDING
-
-
-def test_the_earlier_rows_code_is_wrong_for_the_later_row():
-    now = timezone.now()
-    older, newer = pending(now, "1111"), pending(now, "2222")
-    with pytest.raises(InvalidCode):
-        confirm_code(PHONE, "1111")
-    assert CallAttempt.objects.get(pk=newer.pk).phone_only_checks == 1
-    assert CallAttempt.objects.get(pk=older.pk).phone_only_checks == 0
 
 
 def test_newest_is_by_time_before_by_row():
