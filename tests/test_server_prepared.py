@@ -365,3 +365,23 @@ def test_confirm_runs_again_once_after_a_lost_statement(
             confirm_code(PHONE, code)
         assert CallAttempt.objects.get(phone=PHONE).status == Status.PENDING
     assert lost_twice["calls"] == calls
+
+
+@pytest.mark.django_db
+def test_a_statement_lost_at_the_user_step_is_not_run_again(monkeypatch, flashcall_outbox):
+    from django_flashcall.internal import users
+
+    calls = []
+
+    def lost(*args, **kwargs):
+        calls.append(args)
+        error = DatabaseError("prepared statement lost")
+        error.flashcall_lost = True
+        raise error
+
+    monkeypatch.setattr(users, "resolve", lost)
+    request_code(PHONE)
+    with pytest.raises(DatabaseError):
+        confirm_code(PHONE, flashcall_outbox[-1].code)
+    assert len(calls) == 1  # a user step may have signalled: not repeated
+    assert CallAttempt.objects.get(phone=PHONE).status == Status.PENDING

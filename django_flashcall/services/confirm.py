@@ -68,7 +68,7 @@ def confirm_code(
             # pooler, a schema change) rolled it all back; the second run
             # prepares again or sends plain SQL. Not once a user was looked
             # up or made: save() receivers may have heard of it already.
-            if not (again and server_prepared.lost(failure) and not steps):
+            if not (again and server_prepared.lost(failure) and "user" not in steps):
                 raise
     if error is not None:
         # Raised after the transaction commits: a counted wrong code must stick.
