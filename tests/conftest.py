@@ -115,6 +115,17 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
+def lockable(settings, clock):
+    """Limits where only the phone failure lock can refuse (after 5 wrong
+    codes; a test may set ``FLASHCALL_PHONE_MAX_FAILURES`` lower)."""
+    settings.FLASHCALL_MAX_CHECKS = 3
+    settings.FLASHCALL_PHONE_MAX_FAILURES = 5
+    settings.FLASHCALL_RESEND_COOLDOWN = 0
+    settings.FLASHCALL_PHONE_DAILY_LIMIT = 100
+    return clock
+
+
+@pytest.fixture
 def outbox(flashcall_outbox):
     """The sandbox provider's outbox (and the sandbox selected)."""
     return flashcall_outbox

@@ -29,16 +29,6 @@ DAY = 86400
 # --------------------------------------------------------------------------- phone lock
 
 
-@pytest.fixture
-def lockable(settings, clock):
-    """Limits where only the phone failure lock can refuse."""
-    settings.FLASHCALL_MAX_CHECKS = 3
-    settings.FLASHCALL_PHONE_MAX_FAILURES = 5
-    settings.FLASHCALL_RESEND_COOLDOWN = 0
-    settings.FLASHCALL_PHONE_DAILY_LIMIT = 100
-    return clock
-
-
 def _fail(times: int, code: str) -> list[int]:
     left = []
     for _ in range(times):

@@ -22,13 +22,10 @@ DAY = 86400
 
 
 @pytest.fixture
-def two_strikes(settings, clock):
+def two_strikes(lockable, settings):
     """Two owner's wrong codes lock the phone; nothing else refuses."""
-    settings.FLASHCALL_MAX_CHECKS = 3
     settings.FLASHCALL_PHONE_MAX_FAILURES = 2
-    settings.FLASHCALL_RESEND_COOLDOWN = 0
-    settings.FLASHCALL_PHONE_DAILY_LIMIT = 100
-    return clock
+    return lockable
 
 
 def _by_phone_alone(code: str) -> None:
